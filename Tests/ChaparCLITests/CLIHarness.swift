@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `chapar` executable as a child process.
+enum CLI {
+    /// The built executable: $CHAPAR_BIN, or `chapar` next to the test bundle.
+    static let binary: String = {
+        if let env = ProcessInfo.processInfo.environment["CHAPAR_BIN"] { return env }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("chapar").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/chapar").path
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `chapar args…` with `input` on stdin and waits (bounded by `timeout`).
+    static func run(_ args: [String], input: String = "", timeout: Duration = .seconds(60)) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        ignoreSIGPIPE()
+        let data = Array(input.utf8)
+        _ = data.withUnsafeBytes { write(stdin.fileHandleForWriting.fileDescriptor, $0.baseAddress, $0.count) }
+        try stdin.fileHandleForWriting.close()
+        let out = Reader(stdout.fileHandleForReading.fileDescriptor), err = Reader(stderr.fileHandleForReading.fileDescriptor)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                Issue.record("chapar \(args.joined(separator: " ")) did not finish within \(timeout)")
+                break
+            }
+            usleep(2000)
+        }
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: out.finish(), stderr: err.finish())
+    }
+
+    static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+
+    static func temporaryDirectory(_ name: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chapar-\(name)-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+/// Drains a pipe on its own thread so the child never blocks on a full pipe.
+final class Reader: @unchecked Sendable {
+    // Safe: `data` is written by the reading thread and read only after `done` is signalled.
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ fd: Int32, onLine: (@Sendable (String) -> Void)? = nil) {
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var pending = Data()
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                if n <= 0 { break }
+                data.append(contentsOf: buffer[0..<n])
+                if let onLine {
+                    pending.append(contentsOf: buffer[0..<n])
+                    while let nl = pending.firstIndex(of: 0x0A) {
+                        onLine(String(decoding: pending[pending.startIndex..<nl], as: UTF8.self))
+                        pending.removeSubrange(pending.startIndex...nl)
+                    }
+                }
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func finish() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
