@@ -82,6 +82,9 @@ public struct TopicConfiguration: Hashable, Sendable, Codable {
     public var problem: String? {
         if partitions < 1 || partitions > 10_000 { return "partitions must be between 1 and 10000 (got \(partitions))" }
         if segmentBytes < 1024 { return "segment size must be at least 1024 bytes" }
+        // Segment indexes store file positions as 32-bit values (docs/log-format.md), so a segment
+        // must stay well below 4 GiB even after the flush that crosses the roll size.
+        if segmentBytes > Int64(Int32.max) { return "segment size must be at most 2 GiB (2147483647 bytes)" }
         if segmentMaxAge <= .zero { return "segment age must be positive" }
         if let r = retentionAge, r <= .zero { return "retention age must be positive" }
         if let r = retentionBytes, r < 0 { return "retention bytes must not be negative" }

@@ -1,3 +1,4 @@
+import ChaparModels
 import Synchronization
 import Foundation
 #if canImport(Glibc)
@@ -75,11 +76,16 @@ final class BlockingExecutor: @unchecked Sendable {
         }
     }
 
-    func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Queues `job`. Returns false, dropping the job, once ``shutdown()`` has begun: no thread
+    /// would ever run it.
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
         queue.append(job)
         lock.signal()
-        lock.unlock()
+        return true
     }
 
     /// Runs `job` no earlier than `deadline` (monotonic ns).
@@ -91,9 +97,11 @@ final class BlockingExecutor: @unchecked Sendable {
     }
 
     /// Runs blocking work on an executor thread and returns its result to the awaiting task.
+    /// Throws `closed` after shutdown instead of waiting forever for a thread that is gone.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-            submit { c.resume(with: Result { try body() }) }
+            let accepted = submit { c.resume(with: Result { try body() }) }
+            if !accepted { c.resume(throwing: LogError(.closed, "the log is closed")) }
         }
     }
 

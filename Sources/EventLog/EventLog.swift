@@ -45,6 +45,9 @@ public final class EventLog: MessageLog {
         var closed = false
         var roundRobin = 0
         var memberCounter = 0
+        /// Names being created right now, reserved so a concurrent create of the same name fails
+        /// instead of opening the same partition directories and overwriting the stored configuration.
+        var creating: Set<TopicName> = []
     }
 
     public let configuration: Configuration
@@ -147,9 +150,12 @@ public final class EventLog: MessageLog {
         let fs = fileSystem, dir = configuration.directory, clock = clock, logger = logger, executor = executor
         let exists = try state.withLock { s throws(LogError) -> Bool in
             if s.closed { throw LogError(.closed, "the log is closed") }
-            return s.topics[topic] != nil
+            if s.topics[topic] != nil || s.creating.contains(topic) { return true }
+            s.creating.insert(topic)
+            return false
         }
         if exists { throw LogError(.topicExists, "topic \(topic) already exists; see it with `chapar log describe \(topic)`") }
+        defer { _ = state.withLock { $0.creating.remove(topic) } }
         let opened = try await executor.run { () throws -> Topic in
             var report = RecoveryReport()
             var partitions: [PartitionLog] = []

@@ -14,7 +14,9 @@ public final class InMemoryFileSystem: FileSystem {
     struct State {
         var files: [String: Node] = [:]
         var directories: Set<String> = ["/"]
-        var locks: Set<String> = []
+        /// Held locks: path → the token of the handle holding it.
+        var locks: [String: UInt64] = [:]
+        var nextLockToken: UInt64 = 0
     }
 
     let state = Mutex(State())
@@ -102,12 +104,14 @@ public final class InMemoryFileSystem: FileSystem {
 
     public func lockFile(_ path: String) throws(FileSystemError) -> any FileLock {
         let p = Self.normalize(path)
-        try state.withLock { s throws(FileSystemError) in
-            if s.locks.contains(p) { throw FileSystemError(.locked, operation: "lock", path: path, detail: "Resource temporarily unavailable") }
-            s.locks.insert(p)
+        let token = try state.withLock { s throws(FileSystemError) -> UInt64 in
+            if s.locks[p] != nil { throw FileSystemError(.locked, operation: "lock", path: path, detail: "Resource temporarily unavailable") }
+            s.nextLockToken += 1
+            s.locks[p] = s.nextLockToken
             if s.files[p] == nil { s.files[p] = Node() }
+            return s.nextLockToken
         }
-        return InMemoryLock(fs: self, path: p)
+        return InMemoryLock(fs: self, path: p, token: token)
     }
 
     /// Simulates a power cut: every file keeps its synced bytes plus a random prefix (possibly
@@ -155,7 +159,13 @@ public final class InMemoryFileSystem: FileSystem {
         }
     }
 
-    fileprivate func unlock(_ path: String) { _ = state.withLock { $0.locks.remove(path) } }
+    /// Releases `path` only if `token` still holds it: a handle released twice, or one from before
+    /// a simulated crash, must not free a lock that another holder has taken since.
+    fileprivate func unlock(_ path: String, token: UInt64) {
+        state.withLock { s in
+            if s.locks[path] == token { s.locks[path] = nil }
+        }
+    }
 }
 
 final class InMemoryFile: LogFile, Sendable {
@@ -210,11 +220,13 @@ final class InMemoryFile: LogFile, Sendable {
 final class InMemoryLock: FileLock, Sendable {
     let fs: InMemoryFileSystem
     let path: String
-    init(fs: InMemoryFileSystem, path: String) {
+    let token: UInt64
+    init(fs: InMemoryFileSystem, path: String, token: UInt64) {
         self.fs = fs
         self.path = path
+        self.token = token
     }
-    func release() { fs.unlock(path) }
+    func release() { fs.unlock(path, token: token) }
 }
 
 /// A small, fast, seedable random generator (SplitMix64) for deterministic fault schedules.

@@ -55,6 +55,7 @@ final class LogGroupMember: GroupMember {
             if left.withLock({ $0 }) { throw LogError(.notMember, "member \(memberID) has left group \(group)") }
             let (owned, groupVersion) = try syncAssignment()
             var records: [ConsumerRecord] = []
+            var repositioned = false
             var watch: [(ChangeSignal, UInt64)] = [(coordinator.signal, groupVersion)]
             let start = rotation.withLock { r in
                 defer { r &+= 1 }
@@ -74,6 +75,7 @@ final class LogGroupMember: GroupMember {
                     log.logger.warning("group position out of range; reset", metadata: [
                         "chapar.group": "\(group)", "chapar.partition": "\(tp)", "chapar.offset": "\(position)", "chapar.reset": "\(reset)"])
                     positions.withLock { $0[tp] = reset }
+                    repositioned = true
                     continue
                 case .failure(let error):
                     throw error
@@ -84,6 +86,8 @@ final class LogGroupMember: GroupMember {
                 }
             }
             if !records.isEmpty { return records }
+            // A position was just reset: read from it now rather than waiting for the next change.
+            if repositioned { continue }
             let now = clock.now
             if now >= deadline || Task.isCancelled { return [] }
             await waitForChange(watch, timeout: now.duration(to: deadline))

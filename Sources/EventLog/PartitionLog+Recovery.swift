@@ -45,6 +45,18 @@ extension PartitionLog {
                     try? fileSystem.removeFile(path)
                     report.add(.removedSegment, topicPartition, "empty segment \(base) did not follow offset \(previous.nextOffset)")
                     previous.sealed = false
+                    // The previous segment is active again: cut what its scan rejected, as for any
+                    // active segment, so appends never land in front of leftover bytes.
+                    do {
+                        let previousFileSize = try previous.file.size()
+                        if previousFileSize > previous.size {
+                            try previous.file.truncate(to: previous.size)
+                            try previous.file.sync()
+                            report.bytesTruncated += previousFileSize - previous.size
+                            report.add(.truncatedTail, topicPartition, "cut \(previousFileSize - previous.size) bytes after offset \(previous.nextOffset - 1) at position \(previous.size) of \(previous.logPath), which is the active segment again")
+                        }
+                    } catch { throw storage("truncating the torn tail of \(previous.logPath)", error) }
+                    try? fileSystem.removeFile(previous.indexPath)  // written for it as a sealed segment; stale now
                     continue
                 }
                 report.add(.warning, topicPartition, "segment \(base) does not follow the previous one, which ends at offset \(previous.nextOffset); offsets in between are missing")

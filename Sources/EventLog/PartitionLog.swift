@@ -304,6 +304,7 @@ final class PartitionLog: Sendable {
         var segmentIndex = Self.segmentIndex(for: current, in: snap.segments)
         var position: Int64? = nil  // nil: start from the index's floor entry for `current`
         var budget = max(maxBytes, BatchFormat.headerSize)
+        var returnedBytes = 0  // bytes of the batches that records were returned from
         reading: while records.count < maxRecords && current < snap.highWatermark && segmentIndex < snap.segments.count {
             let segment = snap.segments[segmentIndex]
             let (limit, floor) = state.withLock { _ in (segment.size, segment.index.position(floorOf: current)) }
@@ -323,6 +324,8 @@ final class PartitionLog: Sendable {
                 switch check {
                 case .valid(let header):
                     if header.nextOffset > current {
+                        // Stop before a batch that would pass maxBytes; the first batch is always returned whole.
+                        if !records.isEmpty && returnedBytes + header.totalSize > maxBytes { break reading }
                         let before = records.count
                         try BatchFormat.decode(chunk, batchAt: cursor, header: header, offsets: current..<snap.highWatermark,
                                                topic: topicPartition.topic, partition: topicPartition.partition, into: &records, limit: maxRecords)
@@ -331,6 +334,7 @@ final class PartitionLog: Sendable {
                         } else {
                             current = min(header.nextOffset, snap.highWatermark)
                         }
+                        returnedBytes += header.totalSize
                     }
                     cursor += header.totalSize
                 case .incomplete(let needed):

@@ -184,7 +184,7 @@ struct TopicConfigurationTests {
 
     @Test("invalid settings are reported", arguments: [
         TopicConfiguration(partitions: 0), TopicConfiguration(partitions: 10_001), TopicConfiguration(segmentBytes: 1023),
-        TopicConfiguration(segmentMaxAge: .zero), TopicConfiguration(retentionAge: .seconds(-1)), TopicConfiguration(retentionBytes: -1),
+        TopicConfiguration(segmentBytes: Int64(Int32.max) + 1), TopicConfiguration(segmentBytes: 8 << 30), TopicConfiguration(segmentMaxAge: .zero), TopicConfiguration(retentionAge: .seconds(-1)), TopicConfiguration(retentionBytes: -1),
         TopicConfiguration(indexIntervalBytes: 63), TopicConfiguration(maxBatchBytes: 1023), TopicConfiguration(maxBatchBytes: (256 << 20) + 1),
     ])
     func invalid(_ c: TopicConfiguration) {
@@ -195,6 +195,7 @@ struct TopicConfigurationTests {
     func boundaries() {
         #expect(TopicConfiguration(partitions: 10_000, segmentBytes: 1024, retentionAge: nil, retentionBytes: 0, indexIntervalBytes: 64, maxBatchBytes: 1024).problem == nil)
         #expect(TopicConfiguration(maxBatchBytes: 256 << 20).problem == nil)
+        #expect(TopicConfiguration(segmentBytes: Int64(Int32.max)).problem == nil)
     }
 
     @Test("JSON round trip keeps every field, durations as milliseconds")
