@@ -86,8 +86,9 @@ extension PartitionLog {
                 }
             }
             if !isLast {
-                let partition = PartitionLogIndexWriter(fileSystem: fileSystem)
-                partition.write(scan.index, baseOffset: base, nextOffset: scan.nextOffset, logSize: fileSize, maxTimestamp: scan.maxTimestamp, path: segment.indexPath)
+                // Best effort: a failed write only means the index is rebuilt again at the next open.
+                try? storeIndex(scan.index, baseOffset: base, nextOffset: scan.nextOffset, logSize: fileSize,
+                                maxTimestamp: scan.maxTimestamp, path: segment.indexPath, fileSystem: fileSystem)
             }
             segments.append(segment)
         }
@@ -183,14 +184,5 @@ extension PartitionLog {
             position += Int64(cursor)
         }
         return result
-    }
-}
-
-/// Writes index files during recovery, before a PartitionLog exists.
-struct PartitionLogIndexWriter {
-    let fileSystem: any FileSystem
-    func write(_ index: SegmentIndex, baseOffset: Int64, nextOffset: Int64, logSize: Int64, maxTimestamp: Int64, path: String) {
-        let bytes = index.serialize(baseOffset: baseOffset, nextOffset: nextOffset, logSize: logSize, maxTimestamp: maxTimestamp)
-        try? AtomicFile.write(bytes, to: path, fileSystem: fileSystem)
     }
 }

@@ -262,12 +262,19 @@ final class PartitionLog: Sendable {
 
     /// Writes an index file atomically; failure only costs a rebuild at the next open.
     func writeIndex(_ index: SegmentIndex, baseOffset: Int64, nextOffset: Int64, logSize: Int64, maxTimestamp: Int64, path: String) {
-        let bytes = index.serialize(baseOffset: baseOffset, nextOffset: nextOffset, logSize: logSize, maxTimestamp: maxTimestamp)
         do {
-            try AtomicFile.write(bytes, to: path, fileSystem: fileSystem)
+            try Self.storeIndex(index, baseOffset: baseOffset, nextOffset: nextOffset, logSize: logSize, maxTimestamp: maxTimestamp,
+                                path: path, fileSystem: fileSystem)
         } catch {
             logger.warning("could not write segment index; it will be rebuilt at the next open", metadata: ["chapar.partition": "\(label)", "chapar.error": "\(error)"])
         }
+    }
+
+    /// Serializes an index and replaces its file atomically.
+    static func storeIndex(_ index: SegmentIndex, baseOffset: Int64, nextOffset: Int64, logSize: Int64, maxTimestamp: Int64,
+                           path: String, fileSystem: any FileSystem) throws(FileSystemError) {
+        let bytes = index.serialize(baseOffset: baseOffset, nextOffset: nextOffset, logSize: logSize, maxTimestamp: maxTimestamp)
+        try AtomicFile.write(bytes, to: path, fileSystem: fileSystem)
     }
 
     // MARK: Read
@@ -432,7 +439,8 @@ final class PartitionLog: Sendable {
         return report
     }
 
-    /// Stops accepting appends, waits for queued ones, syncs, and stores the active segment's index.
+    /// Stops accepting appends, waits for queued ones and syncs. The active segment's index is not
+    /// stored: recovery always rescans the active segment at open.
     func close() async {
         let wasOpen = state.withLock { s -> Bool in
             defer { s.closed = true }
