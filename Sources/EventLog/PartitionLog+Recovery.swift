@@ -13,6 +13,15 @@ extension PartitionLog {
         func storage(_ what: String, _ error: FileSystemError) -> LogError {
             LogError(.storage, "\(what) in \(directory) failed (\(error)); check the disk and permissions, then retry")
         }
+        /// Cuts an active segment back to its last valid batch, makes the cut durable, and reports it.
+        func cutTail(_ file: any LogFile, from fileSize: Int64, to validSize: Int64, lastOffset: Int64, reason: String) throws(LogError) {
+            do {
+                try file.truncate(to: validSize)
+                try file.sync()
+            } catch { throw storage("truncating the torn tail of \(file.path)", error) }
+            report.bytesTruncated += fileSize - validSize
+            report.add(.truncatedTail, topicPartition, "cut \(fileSize - validSize) bytes after offset \(lastOffset) at position \(validSize) of \(file.path): \(reason)")
+        }
         do { try fileSystem.createDirectory(directory) } catch { throw storage("creating the partition directory", error) }
         let names: [String]
         do { names = try fileSystem.listDirectory(directory) } catch { throw storage("listing", error) }
@@ -47,15 +56,12 @@ extension PartitionLog {
                     previous.sealed = false
                     // The previous segment is active again: cut what its scan rejected, as for any
                     // active segment, so appends never land in front of leftover bytes.
-                    do {
-                        let previousFileSize = try previous.file.size()
-                        if previousFileSize > previous.size {
-                            try previous.file.truncate(to: previous.size)
-                            try previous.file.sync()
-                            report.bytesTruncated += previousFileSize - previous.size
-                            report.add(.truncatedTail, topicPartition, "cut \(previousFileSize - previous.size) bytes after offset \(previous.nextOffset - 1) at position \(previous.size) of \(previous.logPath), which is the active segment again")
-                        }
-                    } catch { throw storage("truncating the torn tail of \(previous.logPath)", error) }
+                    let previousFileSize: Int64
+                    do { previousFileSize = try previous.file.size() } catch { throw storage("opening \(previous.logPath)", error) }
+                    if previousFileSize > previous.size {
+                        try cutTail(previous.file, from: previousFileSize, to: previous.size, lastOffset: previous.nextOffset - 1,
+                                    reason: "it is the active segment again")
+                    }
                     try? fileSystem.removeFile(previous.indexPath)  // written for it as a sealed segment; stale now
                     continue
                 }
@@ -75,12 +81,7 @@ extension PartitionLog {
             if scan.validSize < fileSize {
                 let reason = scan.stopReason ?? "incomplete batch"
                 if isLast {
-                    do {
-                        try file.truncate(to: scan.validSize)
-                        try file.sync()
-                    } catch { throw storage("truncating the torn tail of \(path)", error) }
-                    report.bytesTruncated += fileSize - scan.validSize
-                    report.add(.truncatedTail, topicPartition, "cut \(fileSize - scan.validSize) bytes after offset \(scan.nextOffset - 1) at position \(scan.validSize) of \(path): \(reason)")
+                    try cutTail(file, from: fileSize, to: scan.validSize, lastOffset: scan.nextOffset - 1, reason: reason)
                 } else {
                     report.add(.warning, topicPartition, "sealed segment \(path) is damaged at position \(scan.validSize) (\(reason)); records after offset \(scan.nextOffset - 1) in it cannot be read")
                 }
