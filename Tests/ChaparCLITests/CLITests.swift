@@ -71,23 +71,29 @@ import Glibc
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: CLI.binary)
         holder.arguments = ["log", "consume", "t", "--data-dir", dir]
+        holder.standardInput = FileHandle.nullDevice
         holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
+        let holderErr = Pipe()
+        holder.standardError = holderErr
         try holder.run()
+        let holderLog = Reader(holderErr.fileHandleForReading.fileDescriptor)
         defer {
             kill(holder.processIdentifier, SIGKILL)
             holder.waitUntilExit()
         }
-        var refused: CLI.Result?
-        for _ in 0..<100 {
-            let r = try CLI.run(["log", "topics", "--data-dir", dir])
-            if r.status != 0 {
-                refused = r
-                break
+        // Wait until the holder owns the directory: the lock file then names its pid. Trying
+        // earlier races the holder's start-up, and the holder is the one refused.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) != "\(holder.processIdentifier)\n" {
+            guard holder.isRunning, ContinuousClock.now < deadline else {
+                kill(holder.processIdentifier, SIGKILL)
+                holder.waitUntilExit()
+                Issue.record("the holder never took the lock: exit \(holder.terminationStatus), stderr: \(holderLog.finish())")
+                return
             }
-            usleep(50_000)
+            usleep(10_000)
         }
-        let r = try #require(refused, "the second process was never refused")
+        let r = try CLI.run(["log", "topics", "--data-dir", dir])
         #expect(r.status == 75)
         #expect(r.stderr.contains("in use by process \(holder.processIdentifier)"), "\(r.stderr)")
         // After the holder dies (even by SIGKILL) the kernel drops the lock.
