@@ -19,6 +19,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Value types and the backend-neutral log protocol. No I/O.
@@ -35,12 +37,45 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Customers, accounts and channel preferences in SQLite (GRDB), with a cached read API.
+        .target(
+            name: "CustomerStore",
+            dependencies: [
+                "ChaparModels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Bank files (CSV, JSON Lines, camt.054, MT940/942) into events, deduplicated, streamed into the log.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "ChaparModels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The notifier consumer group: rules, Persian/English templates, per-channel jobs.
+        .target(
+            name: "Notifier",
+            dependencies: [
+                "ChaparModels",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",
             dependencies: [
                 "ChaparModels",
                 "EventLog",
+                "CustomerStore",
+                "Ingest",
+                "Notifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,5 +84,8 @@ let package = Package(
         .testTarget(name: "ChaparModelsTests", dependencies: ["ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "ChaparCLITests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
     ]
 )

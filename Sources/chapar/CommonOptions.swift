@@ -52,6 +52,9 @@ enum CLIError {
         } catch let error as LogError {
             FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
             throw ExitCode(exitCode(for: error))
+        } catch let error as any CLIReportable {
+            FileHandle.standardError.write(Data("chapar: error: \(error.cliMessage)\n".utf8))
+            throw ExitCode(error.exitCode)
         }
     }
 }

@@ -1,0 +1,172 @@
+import Foundation
+
+/// What a channel worker sends, already rendered in the customer's language.
+public enum RenderedContent: Hashable, Sendable {
+    /// `encoding` is `gsm7` or `ucs2`; `segments` is how many SMS parts the gateway will send.
+    case sms(text: String, encoding: String, segments: Int)
+    case email(subject: String, text: String, html: String)
+    /// A fax document: a title and body lines, laid out by the fax adapter.
+    case fax(title: String, lines: [String])
+    /// A short message; `format` is `plain`, `markdown` or `html` (light markup only).
+    case im(text: String, format: String)
+
+    public var channel: Channel {
+        switch self {
+        case .sms: .sms
+        case .email: .email
+        case .fax: .fax
+        case .im: .im
+        }
+    }
+}
+
+/// One notification for one customer on one channel, as written to a `notify.*` topic.
+///
+/// It carries everything the worker needs, so delivery never reads the customer store: a change of
+/// address after the job was made applies to the next event, not to this one.
+public struct DeliveryJob: Hashable, Sendable {
+    /// Deterministic: see ``JobID``. A job produced twice after a crash has the same id.
+    public var id: JobID
+    public var event: EventID
+    public var customer: CustomerID
+    public var channel: Channel
+    public var priority: Priority
+    public var kind: EventKind
+    /// The normalized address to deliver to.
+    public var address: String
+    public var language: Language
+    public var content: RenderedContent
+    public var createdAt: Timestamp
+    /// Quiet hours: do not send before this time.
+    public var notBefore: Timestamp?
+    /// Do not send after this time (an expired OTP is worse than none).
+    public var deadline: Timestamp?
+    /// The account the event was about, masked (`****1234`), for the console.
+    public var account: String?
+    /// Where the event came from, for tracing a message back to a file line.
+    public var source: EntryLocation?
+
+    public init(id: JobID, event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                address: String, language: Language, content: RenderedContent, createdAt: Timestamp,
+                notBefore: Timestamp? = nil, deadline: Timestamp? = nil, account: String? = nil, source: EntryLocation? = nil) {
+        self.id = id
+        self.event = event
+        self.customer = customer
+        self.channel = channel
+        self.priority = priority
+        self.kind = kind
+        self.address = address
+        self.language = language
+        self.content = content
+        self.createdAt = createdAt
+        self.notBefore = notBefore
+        self.deadline = deadline
+        self.account = account
+        self.source = source
+    }
+
+    /// The lane topic this job belongs on.
+    public var topic: TopicName { Topics.jobs(channel, priority) }
+}
+
+/// The record format of jobs on `notify.*` topics (see `docs/events.md`): compact JSON, keyed by
+/// customer so one customer's messages on a channel stay in order.
+public enum JobCodec {
+    public static let idHeader = "chapar.job"
+
+    public static func record(_ job: DeliveryJob) -> ProducerRecord {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.field("id", job.id.rawValue)
+        w.field("event", job.event.rawValue)
+        w.field("customer", job.customer.rawValue)
+        w.field("channel", job.channel.rawValue)
+        w.field("priority", job.priority.rawValue)
+        w.field("kind", job.kind.rawValue)
+        w.field("address", job.address)
+        w.field("language", job.language.rawValue)
+        w.beginObject("content")
+        switch job.content {
+        case .sms(let text, let encoding, let segments):
+            w.field("text", text)
+            w.field("encoding", encoding)
+            w.field("segments", segments)
+        case .email(let subject, let text, let html):
+            w.field("subject", subject)
+            w.field("text", text)
+            w.field("html", html)
+        case .fax(let title, let lines):
+            w.field("title", title)
+            w.beginArray("lines")
+            for l in lines { w.element(l) }
+            w.endArray()
+        case .im(let text, let format):
+            w.field("text", text)
+            w.field("format", format)
+        }
+        w.endObject()
+        w.field("createdAt", job.createdAt.milliseconds)
+        w.field("notBefore", job.notBefore?.milliseconds)
+        w.field("deadline", job.deadline?.milliseconds)
+        w.field("account", job.account)
+        if let s = job.source {
+            w.beginObject("source")
+            w.field("file", s.file)
+            w.field("line", s.line)
+            w.field("path", s.path)
+            w.endObject()
+        }
+        w.endObject()
+        return ProducerRecord(key: Array(job.customer.rawValue.utf8), value: w.bytes, headers: [RecordHeader(idHeader, job.id.rawValue)])
+    }
+
+    public static func decode(_ value: some Collection<UInt8>) throws(InvalidValue) -> DeliveryJob {
+        let dto: JobDTO
+        do {
+            dto = try JSONDecoder().decode(JobDTO.self, from: Data(value))
+        } catch {
+            throw InvalidValue("record", "not a Chapar job: \(error)")
+        }
+        let channel = try Channel(parsing: dto.channel)
+        let content: RenderedContent
+        switch channel {
+        case .sms: content = .sms(text: dto.content.text ?? "", encoding: dto.content.encoding ?? "ucs2", segments: dto.content.segments ?? 1)
+        case .email: content = .email(subject: dto.content.subject ?? "", text: dto.content.text ?? "", html: dto.content.html ?? "")
+        case .fax: content = .fax(title: dto.content.title ?? "", lines: dto.content.lines ?? [])
+        case .im: content = .im(text: dto.content.text ?? "", format: dto.content.format ?? "plain")
+        }
+        guard let priority = Priority(rawValue: dto.priority) else { throw InvalidValue("priority", "'\(dto.priority)' is not a priority") }
+        return DeliveryJob(id: try JobID(dto.id), event: try EventID(dto.event), customer: try CustomerID(dto.customer), channel: channel,
+                           priority: priority, kind: try EventKind(dto.kind), address: dto.address,
+                           language: try Language(parsing: dto.language), content: content,
+                           createdAt: Timestamp(milliseconds: dto.createdAt), notBefore: dto.notBefore.map { Timestamp(milliseconds: $0) },
+                           deadline: dto.deadline.map { Timestamp(milliseconds: $0) }, account: dto.account, source: dto.source)
+    }
+}
+
+private struct JobDTO: Decodable {
+    struct Content: Decodable {
+        var text: String?
+        var encoding: String?
+        var segments: Int?
+        var subject: String?
+        var html: String?
+        var title: String?
+        var lines: [String]?
+        var format: String?
+    }
+    var id: String
+    var event: String
+    var customer: String
+    var channel: String
+    var priority: String
+    var kind: String
+    var address: String
+    var language: String
+    var content: Content
+    var createdAt: Int64
+    var notBefore: Int64?
+    var deadline: Int64?
+    var account: String?
+    var source: EntryLocation?
+}

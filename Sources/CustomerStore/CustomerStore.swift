@@ -1,0 +1,1 @@
+// The CustomerStore module; see README's module map.

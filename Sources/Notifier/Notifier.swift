@@ -1,0 +1,1 @@
+// The Notifier module; see README's module map.

@@ -1,0 +1,6 @@
+import Testing
+@testable import CustomerStore
+
+@Suite struct CustomerStoreModulePlaceholder {
+    @Test func moduleLinks() {}
+}

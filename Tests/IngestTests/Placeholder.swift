@@ -1,0 +1,6 @@
+import Testing
+@testable import Ingest
+
+@Suite struct IngestModulePlaceholder {
+    @Test func moduleLinks() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Notifier
+
+@Suite struct NotifierModulePlaceholder {
+    @Test func moduleLinks() {}
+}
