@@ -1,1 +1,0 @@
-// The Notifier module; see README's module map.
