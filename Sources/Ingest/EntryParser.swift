@@ -56,3 +56,45 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+/// How a parser reads its input.
+public struct ParserOptions: Sendable {
+    /// The text encoding of the input: UTF-8 (the default; a BOM is skipped), ISO-8859-1, or
+    /// Windows-1256 (Arabic/Persian code page still used by some Iranian core systems).
+    public enum Encoding: String, Sendable, CaseIterable {
+        case utf8 = "utf-8"
+        case latin1 = "iso-8859-1"
+        case windows1256 = "windows-1256"
+    }
+
+    public var encoding: Encoding
+    /// Used when an entry has an amount but the file gives no currency for it.
+    public var defaultCurrency: CurrencyCode?
+    /// The zone of local booking dates/times in the file (camt `BookgDt/Dt`, MT940 dates, CSV
+    /// times without an offset), as an IANA identifier.
+    public var timeZone: String
+
+    public init(encoding: Encoding = .utf8, defaultCurrency: CurrencyCode? = nil, timeZone: String = "Asia/Tehran") {
+        self.encoding = encoding
+        self.defaultCurrency = defaultCurrency
+        self.timeZone = timeZone
+    }
+}
+
+/// Event ids for entries whose file gives no reference of its own (see `docs/ingest.md`).
+public enum EventIDs {
+    /// `H` + the first 31 hex digits of SHA-256 over the fields joined by U+001F (unit separator).
+    /// Callers pass, in a documented order per format: account, direction, amount, currency,
+    /// booking date/time as written, value date, reference (or empty), narrative, and the
+    /// occurrence number of identical entries within the statement (1, 2, …), so two identical
+    /// coffees on one day stay two events while a re-sent file maps to the same ids.
+    public static func contentHash(_ fields: [String]) -> EventID {
+        var bytes: [UInt8] = []
+        for (i, f) in fields.enumerated() {
+            if i > 0 { bytes.append(0x1F) }
+            bytes.append(contentsOf: f.utf8)
+        }
+        // 32 visible ASCII characters always form a valid EventID.
+        return try! EventID("H" + String(SHA256.hash(bytes).hexString.prefix(31)))
+    }
+}
