@@ -1,0 +1,137 @@
+public import ChaparModels
+import Foundation
+
+/// What the rules decided for one customer and channel.
+public struct Decision: Hashable, Sendable {
+    public enum Outcome: Hashable, Sendable {
+        /// Make a job; `notBefore` is set when quiet hours defer it.
+        case send(notBefore: Timestamp?)
+        case skip(SkipReason)
+    }
+
+    /// nil when no customer is involved (an account that nobody holds).
+    public var customer: CustomerID?
+    /// nil when the skip concerns the customer as a whole (inactive, unknown).
+    public var channel: Channel?
+    public var outcome: Outcome
+
+    public init(customer: CustomerID?, channel: Channel?, outcome: Outcome) {
+        self.customer = customer
+        self.channel = channel
+        self.outcome = outcome
+    }
+}
+
+/// Why no job was made. Stable raw values: they are metric labels and log fields.
+public enum SkipReason: String, Hashable, Sendable, CaseIterable {
+    case inactiveCustomer = "inactive-customer"
+    case unknownCustomer = "unknown-customer"
+    case noAccountHolder = "no-account-holder"
+    case channelDisabled = "channel-disabled"
+    case kindNotSubscribed = "kind-not-subscribed"
+    case belowMinimum = "below-minimum"
+    case noTemplate = "no-template"
+    case expired
+    case noChannels = "no-channels"
+}
+
+/// The notification rules, as a pure function of the event, the customers and the time.
+///
+/// For each customer linked to the event (every holder of a joint account, or the addressee of a
+/// direct message) and each channel they have configured, in channel order:
+/// 1. inactive customers are skipped (one decision, no channel);
+/// 2. a disabled channel is skipped;
+/// 3. a kind the channel does not subscribe to is skipped;
+/// 4. a transaction below the channel's minimum for its currency is skipped (messages have no amount);
+/// 5. a message past its expiry is skipped;
+/// 6. otherwise a job is made; non-urgent jobs inside the customer's quiet hours (in their time zone)
+///    get `notBefore` = the end of the window. Urgent (security) jobs are never deferred.
+public struct NotificationRules: Sendable {
+    private var zones: TimeZoneCache
+
+    public init() { zones = TimeZoneCache() }
+
+    /// Decisions for one event, in (customer, channel) order.
+    public mutating func decide(_ event: Event, customers: [CustomerProfile], now: Timestamp) -> [Decision] {
+        if customers.isEmpty {
+            // Keep a trace of events nobody hears about: an unlinked account or an unknown customer.
+            switch event {
+            case .transaction: return []
+            case .message(let m): return [Decision(customer: m.customer, channel: nil, outcome: .skip(.unknownCustomer))]
+            }
+        }
+        var out: [Decision] = []
+        for customer in customers {
+            guard customer.active else {
+                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
+                continue
+            }
+            if customer.channels.isEmpty {
+                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
+                continue
+            }
+            for pref in customer.channels.sorted(by: { $0.channel < $1.channel }) {
+                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer, pref, now)))
+            }
+        }
+        return out
+    }
+
+    private mutating func decide(_ event: Event, _ customer: CustomerProfile, _ pref: ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
+        guard pref.enabled else { return .skip(.channelDisabled) }
+        guard pref.eventKinds.contains(event.kind) || subscribesToMoney(pref, event) else {
+            return .skip(.kindNotSubscribed)
+        }
+        switch event {
+        case .transaction(let t):
+            if let minimum = pref.minimumAmounts[t.amount.currency], t.amount.minorUnits < minimum { return .skip(.belowMinimum) }
+        case .message(let m):
+            if let expiry = m.expiresAt, expiry <= now { return .skip(.expired) }
+        }
+        guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
+        return .send(notBefore: deferral(now: now, quiet: quiet, zone: customer.timeZone))
+    }
+
+    /// A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
+    /// who subscribed to plain `debit`/`credit`.
+    private func subscribesToMoney(_ pref: ChannelPreference, _ event: Event) -> Bool {
+        guard case .transaction(let t) = event, t.kind != .debit, t.kind != .credit else { return false }
+        return pref.eventKinds.contains(t.direction == .debit ? .debit : .credit)
+    }
+
+    /// When quiet hours end, if `now` falls inside them in `zone`; nil when outside.
+    public mutating func deferral(now: Timestamp, quiet: QuietHours, zone identifier: String) -> Timestamp? {
+        let zone = zones.zone(identifier)
+        let seconds = now.milliseconds.floorDiv(1000)
+        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
+        let secondOfDay = local.floorMod(86_400)
+        // TimeOfDay(minutes:) cannot fail for 0..<1440.
+        let time = try! TimeOfDay(minutes: Int(secondOfDay / 60))
+        guard quiet.contains(time) else { return nil }
+        let wait = Int64(quiet.minutesUntilEnd(from: time)) * 60 - secondOfDay % 60
+        var end = seconds + wait
+        // If the zone's offset changes inside the window (a DST switch), the wall-clock end moves with it.
+        let shift = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))) -
+            Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(end))))
+        end += shift
+        return Timestamp(milliseconds: end * 1000)
+    }
+}
+
+/// Resolves IANA identifiers once; unknown identifiers fall back to UTC (the store validates them,
+/// so this only guards against a zone removed from the system's database).
+struct TimeZoneCache: Sendable {
+    private var zones: [String: TimeZone] = [:]
+
+    mutating func zone(_ identifier: String) -> TimeZone {
+        if let z = zones[identifier] { return z }
+        let z = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!  // UTC always exists
+        zones[identifier] = z
+        return z
+    }
+}
+
+extension Int64 {
+    func floorDiv(_ d: Int64) -> Int64 { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
+    func floorMod(_ d: Int64) -> Int64 { let m = self % d; return m < 0 ? m + d : m }
+}

@@ -1,0 +1,48 @@
+public import ChaparModels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the notifier runs. Every field has a documented default; `chapar` fills it from flags.
+public struct NotifierConfiguration: Sendable {
+    /// The consumer group; members share its partitions. Default `notifier`.
+    public var group: GroupID
+    /// Members (concurrent consumers) in this process. Default 2, one per core here.
+    public var members: Int
+    /// Event topics to consume. Default `transactions` and `messages`.
+    public var topics: [TopicName]
+    /// Records per poll, i.e. per batch of job appends and offset commit. Default 2,000.
+    public var batchSize: Int
+    /// How long an idle poll waits for new events before looping. Default 1 s (no CPU while waiting).
+    public var pollTimeout: Duration
+    /// Partitions of each `notify.*` topic created on start. Default 4.
+    public var jobTopicPartitions: Int
+    /// Where a new group starts. Default earliest: a first start notifies the backlog.
+    public var startPosition: StartPosition
+    /// Pause after a failed batch (customer store or log error) before it is retried. Default 1 s.
+    public var retryDelay: Duration
+    /// The clock for quiet hours, expiry and `createdAt`. Default: the system clock.
+    public var now: @Sendable () -> Timestamp
+
+    public init(group: GroupID = "notifier", members: Int = 2, topics: [TopicName] = [Topics.transactions, Topics.messages],
+                batchSize: Int = 2_000, pollTimeout: Duration = .seconds(1), jobTopicPartitions: Int = 4,
+                startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1),
+                now: @escaping @Sendable () -> Timestamp = NotifierConfiguration.systemNow) {
+        self.group = group
+        self.members = members
+        self.topics = topics
+        self.batchSize = batchSize
+        self.pollTimeout = pollTimeout
+        self.jobTopicPartitions = jobTopicPartitions
+        self.startPosition = startPosition
+        self.retryDelay = retryDelay
+        self.now = now
+    }
+
+    /// Milliseconds since the epoch from the system clock.
+    @Sendable public static func systemNow() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}
