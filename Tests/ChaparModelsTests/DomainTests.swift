@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import ChaparModels
 
 @Suite("Domain values")
@@ -96,5 +97,67 @@ struct DomainTests {
                               createdAt: Timestamp(milliseconds: 5), notBefore: Timestamp(milliseconds: 9), account: "****0001")
         #expect(try JobCodec.decode(JobCodec.record(job).value) == job)
         #expect(job.topic.rawValue.hasPrefix("notify.\(content.channel.rawValue)"))
+    }
+}
+
+@Suite("JSON writer and reader")
+struct JSONCodecTests {
+    @Test("random strings (controls, quotes, Persian, emoji) round-trip and match Foundation's reading (seeded)")
+    func roundTrip() throws {
+        var seed: UInt64 = 0xC0DEC
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        let alphabet: [Character] = ["a", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "/", "ا", "۱", "😀", "\u{200F}", " ", "{", "}"]
+        for _ in 0..<500 {
+            let text = String((0..<Int(next() % 24)).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("k", text)
+            w.field("n", Int64(bitPattern: next() << 31) )
+            w.endObject()
+            let bytes = w.bytes
+            let viaFoundation = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            #expect(viaFoundation?["k"] as? String == text)
+            var got = ""
+            try bytes.withUnsafeBufferPointer { (buffer) throws(InvalidValue) in
+                var r = JSONReader(buffer)
+                try r.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+                    if key == "k" { got = try r.readString() } else { try r.skipValue() }
+                }
+                try r.end()
+            }
+            #expect(got == text)
+        }
+    }
+
+    @Test("escapes written by others are read: \\u, surrogate pairs, \\/", arguments: [
+        (#"{"k":"\u0627\u06F1"}"#, "ا۱"), (#"{"k":"\ud83d\ude00"}"#, "😀"), (#"{"k":"a\/b\b\f"}"#, "a/b\u{8}\u{C}"),
+    ])
+    func escapes(json: String, expected: String) throws {
+        #expect(try read(json) == expected)
+    }
+
+    @Test("malformed JSON is an error, never a crash", arguments: [
+        "", "{", #"{"k":"#, #"{"k":"abc"#, #"{"k":"\ud83d"}"#, #"{"k":"\x"}"#, #"{"k" "v"}"#, #"{"k":"v",}"#, #"{"k":"v"} x"#,
+        "[1]", #"{"k":"a\u12"}"#, "{\"k\":\"\u{1}\"}",
+    ])
+    func malformed(json: String) {
+        #expect(throws: InvalidValue.self) { try read(json) }
+    }
+
+    @Test("events with unknown fields (from a newer version) still decode")
+    func unknownFieldsAreSkipped() throws {
+        let json = #"{"type":"message","id":"m1","customer":"c1","kind":"security","template":"otp","createdAt":5,"future":{"a":[1,2.5e3,true,null]}}"#
+        guard case .message(let m) = try EventCodec.decode(Array(json.utf8)) else { Issue.record("not a message"); return }
+        #expect(m.id.rawValue == "m1" && m.createdAt.milliseconds == 5)
+    }
+
+    private func read(_ json: String) throws(InvalidValue) -> String {
+        var got = ""
+        try Array(json.utf8).withUnsafeBufferPointer { (buffer) throws(InvalidValue) in
+            var r = JSONReader(buffer)
+            try r.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in got = try r.readString() }
+            try r.end()
+        }
+        return got
     }
 }

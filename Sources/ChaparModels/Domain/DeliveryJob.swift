@@ -1,5 +1,3 @@
-import Foundation
-
 /// What a channel worker sends, already rendered in the customer's language.
 public enum RenderedContent: Hashable, Sendable {
     /// `encoding` is `gsm7` or `ucs2`; `segments` is how many SMS parts the gateway will send.
@@ -121,12 +119,51 @@ public enum JobCodec {
     }
 
     public static func decode(_ value: some Collection<UInt8>) throws(InvalidValue) -> DeliveryJob {
-        let dto: JobDTO
-        do {
-            dto = try JSONDecoder().decode(JobDTO.self, from: Data(value))
-        } catch {
-            throw InvalidValue("record", "not a Chapar job: \(error)")
+        let result: Result<DeliveryJob, InvalidValue>? = value.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(InvalidValue) -> DeliveryJob in try decode(buffer) }
         }
+        if let result { return try result.get() }
+        return try Array(value).withUnsafeBufferPointer { (buffer) throws(InvalidValue) -> DeliveryJob in try decode(buffer) }
+    }
+
+    private static func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(InvalidValue) -> DeliveryJob {
+        var dto = JobDTO()
+        var reader = JSONReader(buffer)
+        try reader.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+            if r.readNull() { return }
+            switch key {
+            case "id": dto.id = try r.readString()
+            case "event": dto.event = try r.readString()
+            case "customer": dto.customer = try r.readString()
+            case "channel": dto.channel = try r.readString()
+            case "priority": dto.priority = try r.readString()
+            case "kind": dto.kind = try r.readString()
+            case "address": dto.address = try r.readString()
+            case "language": dto.language = try r.readString()
+            case "createdAt": dto.createdAt = try r.readInt()
+            case "notBefore": dto.notBefore = try r.readInt()
+            case "deadline": dto.deadline = try r.readInt()
+            case "account": dto.account = try r.readString()
+            case "source": dto.source = try EventCodec.readLocation(&r)
+            case "content":
+                try r.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+                    if r.readNull() { return }
+                    switch key {
+                    case "text": dto.content.text = try r.readString()
+                    case "encoding": dto.content.encoding = try r.readString()
+                    case "segments": dto.content.segments = Int(try r.readInt())
+                    case "subject": dto.content.subject = try r.readString()
+                    case "html": dto.content.html = try r.readString()
+                    case "title": dto.content.title = try r.readString()
+                    case "lines": dto.content.lines = try r.readStringArray()
+                    case "format": dto.content.format = try r.readString()
+                    default: try r.skipValue()
+                    }
+                }
+            default: try r.skipValue()
+            }
+        }
+        try reader.end()
         let channel = try Channel(parsing: dto.channel)
         let content: RenderedContent
         switch channel {
@@ -136,16 +173,17 @@ public enum JobCodec {
         case .im: content = .im(text: dto.content.text ?? "", format: dto.content.format ?? "plain")
         }
         guard let priority = Priority(rawValue: dto.priority) else { throw InvalidValue("priority", "'\(dto.priority)' is not a priority") }
+        guard let createdAt = dto.createdAt else { throw InvalidValue("createdAt", "missing") }
         return DeliveryJob(id: try JobID(dto.id), event: try EventID(dto.event), customer: try CustomerID(dto.customer), channel: channel,
                            priority: priority, kind: try EventKind(dto.kind), address: dto.address,
                            language: try Language(parsing: dto.language), content: content,
-                           createdAt: Timestamp(milliseconds: dto.createdAt), notBefore: dto.notBefore.map { Timestamp(milliseconds: $0) },
+                           createdAt: Timestamp(milliseconds: createdAt), notBefore: dto.notBefore.map { Timestamp(milliseconds: $0) },
                            deadline: dto.deadline.map { Timestamp(milliseconds: $0) }, account: dto.account, source: dto.source)
     }
 }
 
-private struct JobDTO: Decodable {
-    struct Content: Decodable {
+private struct JobDTO {
+    struct Content {
         var text: String?
         var encoding: String?
         var segments: Int?
@@ -155,16 +193,16 @@ private struct JobDTO: Decodable {
         var lines: [String]?
         var format: String?
     }
-    var id: String
-    var event: String
-    var customer: String
-    var channel: String
-    var priority: String
-    var kind: String
-    var address: String
-    var language: String
-    var content: Content
-    var createdAt: Int64
+    var id = ""
+    var event = ""
+    var customer = ""
+    var channel = ""
+    var priority = ""
+    var kind = ""
+    var address = ""
+    var language = ""
+    var content = Content()
+    var createdAt: Int64?
     var notBefore: Int64?
     var deadline: Int64?
     var account: String?

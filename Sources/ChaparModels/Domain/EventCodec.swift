@@ -1,5 +1,3 @@
-import Foundation
-
 /// The record format of events on the `transactions` and `messages` topics (see `docs/events.md`).
 ///
 /// The value is one compact JSON object with a `type` field; the key is the account (transactions)
@@ -55,15 +53,62 @@ public enum EventCodec {
                               headers: [RecordHeader(idHeader, event.id.rawValue), RecordHeader(typeHeader, type)])
     }
 
-    /// The event in a record, or a ``InvalidValue`` saying what is wrong with it.
+    /// The event in a record, or an ``InvalidValue`` saying what is wrong with it.
     public static func decode(_ value: some Collection<UInt8>) throws(InvalidValue) -> Event {
-        let dto: EventDTO
-        do {
-            dto = try JSONDecoder().decode(EventDTO.self, from: Data(value))
-        } catch {
-            throw InvalidValue("record", "not a Chapar event: \(error)")
+        let result: Result<Event, InvalidValue>? = value.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(InvalidValue) -> Event in try decode(buffer) }
         }
+        if let result { return try result.get() }
+        return try Array(value).withUnsafeBufferPointer { (buffer) throws(InvalidValue) -> Event in try decode(buffer) }
+    }
+
+    private static func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(InvalidValue) -> Event {
+        var dto = EventDTO()
+        var reader = JSONReader(buffer)
+        try reader.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+            if r.readNull() { return }
+            switch key {
+            case "type": dto.type = try r.readString()
+            case "id": dto.id = try r.readString()
+            case "account": dto.account = try r.readString()
+            case "direction": dto.direction = try r.readString()
+            case "kind": dto.kind = try r.readString()
+            case "amount": dto.amount = try r.readInt()
+            case "currency": dto.currency = try r.readString()
+            case "balance": dto.balance = try r.readInt()
+            case "balanceCurrency": dto.balanceCurrency = try r.readString()
+            case "bookedAt": dto.bookedAt = try r.readInt()
+            case "valueDate": dto.valueDate = try r.readString()
+            case "description": dto.description = try r.readString()
+            case "counterparty": dto.counterparty = try r.readString()
+            case "originChannel": dto.originChannel = try r.readString()
+            case "references": dto.references = try r.readStringMap()
+            case "customer": dto.customer = try r.readString()
+            case "template": dto.template = try r.readString()
+            case "variables": dto.variables = try r.readStringMap()
+            case "createdAt": dto.createdAt = try r.readInt()
+            case "expiresAt": dto.expiresAt = try r.readInt()
+            case "source": dto.source = try readLocation(&r)
+            default: try r.skipValue()
+            }
+        }
+        try reader.end()
         return try dto.event()
+    }
+
+    static func readLocation(_ r: inout JSONReader) throws(InvalidValue) -> EntryLocation {
+        var file = "", line = 0
+        var path: String?
+        try r.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+            if r.readNull() { return }
+            switch key {
+            case "file": file = try r.readString()
+            case "line": line = Int(try r.readInt())
+            case "path": path = try r.readString()
+            default: try r.skipValue()
+            }
+        }
+        return EntryLocation(file: file, line: line, path: path)
     }
 
     /// The event id from the header, without parsing the value.
@@ -88,10 +133,10 @@ public enum EventCodec {
     }
 }
 
-/// The JSON shape of both event types, decoded with `JSONDecoder` and then validated.
-private struct EventDTO: Decodable {
-    var type: String
-    var id: String
+/// The JSON shape of both event types, read field by field and then validated.
+private struct EventDTO {
+    var type = ""
+    var id = ""
     var account: String?
     var direction: String?
     var kind: String?

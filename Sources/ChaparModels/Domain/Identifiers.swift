@@ -27,6 +27,12 @@ public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     /// Normalizes (removes spaces, upper-cases) and validates: 1 to 64 visible ASCII characters.
     public init(_ raw: String) throws(InvalidValue) {
+        // Fast path: already normal (the form every record in the log has).
+        let alreadyNormal = !raw.isEmpty && raw.utf8.count <= 64 && raw.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E && !($0 >= 0x61 && $0 <= 0x7A) }
+        if alreadyNormal {
+            rawValue = raw
+            return
+        }
         let normalized = String(raw.unicodeScalars.filter { $0 != " " }.map { Character($0) }).uppercased()
         if let problem = IdentifierRules.problem(normalized, maxLength: 64, allowed: IdentifierRules.isVisible,
                                                  allowedText: "visible ASCII characters (letters, digits, punctuation)") {

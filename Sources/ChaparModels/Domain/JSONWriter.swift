@@ -2,36 +2,28 @@
 /// `JSONEncoder` would dominate. Field order is the call order, so output is deterministic.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// One bit per open container (up to 64 deep): set once it has a first member.
+    private var commaBits: UInt64 = 0
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
     public mutating func beginObject() {
         separate()
-        bytes.append(0x7B)
-        needsComma.append(false)
+        open(0x7B)
     }
 
-    public mutating func endObject() {
-        bytes.append(0x7D)
-        needsComma.removeLast()
-    }
+    public mutating func endObject() { close(0x7D) }
 
     public mutating func beginArray(_ key: String) {
         self.key(key)
-        bytes.append(0x5B)
-        needsComma.append(false)
+        open(0x5B)
     }
 
-    public mutating func endArray() {
-        bytes.append(0x5D)
-        needsComma.removeLast()
-    }
+    public mutating func endArray() { close(0x5D) }
 
     public mutating func beginObject(_ key: String) {
         self.key(key)
-        bytes.append(0x7B)
-        needsComma.append(false)
+        open(0x7B)
     }
 
     public mutating func field(_ key: String, _ value: String) {
@@ -46,7 +38,7 @@ public struct JSONWriter: Sendable {
 
     public mutating func field(_ key: String, _ value: Int64) {
         self.key(key)
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value)
     }
 
     public mutating func field(_ key: String, _ value: Int64?) {
@@ -67,6 +59,16 @@ public struct JSONWriter: Sendable {
         appendString(value)
     }
 
+    private mutating func open(_ byte: UInt8) {
+        bytes.append(byte)
+        commaBits <<= 1
+    }
+
+    private mutating func close(_ byte: UInt8) {
+        bytes.append(byte)
+        commaBits >>= 1
+    }
+
     private mutating func key(_ key: String) {
         separate()
         appendString(key)
@@ -74,24 +76,51 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(0x2C) }
-        needsComma[needsComma.count - 1] = true
+        if commaBits & 1 != 0 { bytes.append(0x2C) }
+        commaBits |= 1
+    }
+
+    private mutating func appendInteger(_ value: Int64) {
+        if value == 0 { bytes.append(0x30); return }
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(0x2D) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, enough for 20 digits
+        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+            var i = raw.count
+            while magnitude > 0 {
+                i -= 1
+                raw[i] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+                magnitude /= 10
+            }
+            bytes.append(contentsOf: raw[i...])
+            return raw.count - i
+        }
+        _ = count
     }
 
     private mutating func appendString(_ s: String) {
         bytes.append(0x22)
-        let hex = Array("0123456789abcdef".utf8)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: bytes.append(0x5C); bytes.append(0x22)
-            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-            case 0x09: bytes.append(0x5C); bytes.append(0x74)
-            case 0x00..<0x20:
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: bytes.append(b)
+        var copy = s
+        copy.withUTF8 { utf8 in
+            var runStart = 0
+            for i in 0..<utf8.count {
+                let b = utf8[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+                runStart = i + 1
+                switch b {
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+                case 0x09: bytes.append(0x5C); bytes.append(0x74)
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    let h = hex.utf8Start
+                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, h[Int(b >> 4)], h[Int(b & 0xF)]])
+                }
             }
+            if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         }
         bytes.append(0x22)
     }
