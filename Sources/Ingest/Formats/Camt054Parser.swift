@@ -304,13 +304,13 @@ public struct Camt054Parser: EntryParser {
                 if let v = value(), !v.isEmpty, tx!.unstructured.count < 4 { tx!.unstructured.append(v) }
             }
         case 3:
-            if first == "RltdPties" && name == "Nm" { partyName(rel) }
-        case 4:
-            if first == "AmtDtls" && rel[rel.startIndex + 1] == "TxAmt" && name == "Amt" && tx!.amount == nil {
-                tx!.amount = value(); tx!.currency = pendingCcy
-            } else if first == "RltdPties" && rel[rel.startIndex + 2] == "Pty" && name == "Nm" {
+            if first == "RltdPties" && name == "Nm" {
                 partyName(rel)
+            } else if first == "AmtDtls" && rel[rel.startIndex + 1] == "TxAmt" && name == "Amt" && tx!.amount == nil {
+                tx!.amount = value(); tx!.currency = pendingCcy
             }
+        case 4:
+            if first == "RltdPties" && rel[rel.startIndex + 2] == "Pty" && name == "Nm" { partyName(rel) }
         default: break
         }
     }
