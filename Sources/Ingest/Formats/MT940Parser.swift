@@ -116,6 +116,7 @@ public struct MT940Parser: EntryParser {
         guard ok else {
             closeField()
             endMessage(atLine: lineNumber, reason: .endOfFile)
+            finished = true
             if !sawAnyTag {
                 throw IngestError(.invalidFormat, lineNumber == 0
                     ? "\(displayName):1: the file is empty; expected an MT940/MT942 statement starting with :20:"
