@@ -97,7 +97,7 @@ enum FormatsBenchmarkSupport {
     }
 }
 
-@Suite("bank-format throughput", .enabled(if: FormatsBenchmarkSupport.entries != nil))
+@Suite("bank-format throughput", .serialized, .enabled(if: FormatsBenchmarkSupport.entries != nil))
 struct FormatsBenchmarkTests {
     @Test func camt054() throws {
         let count = FormatsBenchmarkSupport.entries ?? 0

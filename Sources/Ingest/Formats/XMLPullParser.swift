@@ -153,6 +153,7 @@ struct XMLPullParser {
     }
 
     private mutating func setName(from qname: String) {
+        if name == qname && prefix.isEmpty { return }  // the common case: the element that just started ends
         if let colon = qname.utf8.firstIndex(of: 0x3A) {
             prefix = String(qname[..<colon])
             name = String(qname[qname.index(after: colon)...])
@@ -207,13 +208,14 @@ struct XMLPullParser {
         var b = try readName(first: first)
         while Self.isSpace(b) { b = try require() }
         guard b == 0x3E else { throw fail("malformed end tag </\(String(decoding: nameBuffer, as: UTF8.self))") }
-        let qname = String(decoding: nameBuffer, as: UTF8.self)
-        guard let open = stack.last else { throw fail("end tag </\(qname)> without a matching start tag") }
-        guard open.qname == qname else {
+        // Compare bytes, not a new String: end tags are half of all tags.
+        guard let open = stack.last, open.qname.utf8.elementsEqual(nameBuffer) else {
+            let qname = String(decoding: nameBuffer, as: UTF8.self)
+            guard let open = stack.last else { throw fail("end tag </\(qname)> without a matching start tag") }
             throw fail("end tag </\(qname)> does not match <\(open.qname)> opened at line \(open.line)")
         }
         stack.removeLast()
-        setName(from: qname)
+        setName(from: open.qname)
     }
 
     private mutating func skipProcessingInstruction() throws(Failure) {
