@@ -96,6 +96,9 @@ struct Camt054GoldenTests {
         #expect(out.events[0].counterparty == "UNIFITS GmbH")
         #expect(out.events[0].description == "Unstructured Remittance Information V1")
         #expect(out.events[2].description == "Unstructured Remittance Information V3 block 1 Unstructured Remittance Information V3 block 2")
+        // No Ustrd: the structured block's text; the peer shows the creditor reference instead.
+        #expect(out.events[1].description == "Additional Remittance Information V2")
+        #expect(out.events[1].references["CreditorReference"] == "ISR ref number V2")
         #expect(out.events[1].source?.path == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]/NtryDtls/TxDtls[2]")
     }
 }

@@ -308,9 +308,15 @@ public struct Camt054Parser: EntryParser {
                 partyName(rel)
             } else if first == "AmtDtls" && rel[rel.startIndex + 1] == "TxAmt" && name == "Amt" && tx!.amount == nil {
                 tx!.amount = value(); tx!.currency = pendingCcy
+            } else if first == "RmtInf" && rel[rel.startIndex + 1] == "Strd" && name == "AddtlRmtInf" && tx!.structuredInfo == nil {
+                tx!.structuredInfo = value()
             }
         case 4:
-            if first == "RltdPties" && rel[rel.startIndex + 2] == "Pty" && name == "Nm" { partyName(rel) }
+            if first == "RltdPties" && rel[rel.startIndex + 2] == "Pty" && name == "Nm" {
+                partyName(rel)
+            } else if first == "RmtInf" && rel[rel.startIndex + 2] == "CdtrRefInf" && name == "Ref" && tx!.refs["CreditorReference"] == nil {
+                if let v = value(), !v.isEmpty { tx!.refs["CreditorReference"] = v }
+            }
         default: break
         }
     }
@@ -452,13 +458,14 @@ public struct Camt054Parser: EntryParser {
         }
         var refs = t.refs
         if refs["AcctSvcrRef"] == nil, let a = ntry!.acctSvcrRef { refs["AcctSvcrRef"] = a }
+        if ntry!.reversal { refs["Reversal"] = "true" }
         let bankRef: (String, String)?
         if let u = t.refs["UETR"] { bankRef = ("UETR", u) }
         else if let a = t.refs["AcctSvcrRef"] { bankRef = ("ASR", a) }
         else if let a = ntry!.acctSvcrRef { bankRef = ("ASR", "\(a)#\(t.index)") }
         else if let e = t.refs["EndToEndId"] { bankRef = ("E2E", e) }
         else { bankRef = nil }
-        let description = t.unstructured.isEmpty ? (t.additionalInfo ?? "") : t.unstructured.joined(separator: " ")
+        let description = Self.describe(t) ?? ""
         emit(head: head, amount: money, direction: direction, bankRef: bankRef, references: refs, description: description,
              counterparty: direction == .debit ? t.creditorName : t.debtorName, location: location)
     }
@@ -491,12 +498,20 @@ public struct Camt054Parser: EntryParser {
         else { bankRef = nil }
         var direction = head.direction
         if d.txCount == 1, let ind = t?.creditDebit, ind == "CRDT" || ind == "DBIT" { direction = ind == "CRDT" ? .credit : .debit }
-        let description: String
-        if let u = t?.unstructured, !u.isEmpty { description = u.joined(separator: " ") }
-        else if let a = t?.additionalInfo, !a.isEmpty { description = a }
-        else { description = d.additionalInfo ?? "" }
+        if d.reversal { refs["Reversal"] = "true" }
+        let description = t.flatMap(Self.describe) ?? d.additionalInfo ?? ""
         emit(head: head, amount: head.amount, direction: direction, bankRef: bankRef, references: refs, description: description,
              counterparty: direction == .debit ? t?.creditorName : t?.debtorName, location: location)
+    }
+
+    /// The most specific text of a transaction: `RmtInf/Ustrd` (joined), `AddtlTxInf`,
+    /// `RmtInf/Strd/AddtlRmtInf`, the creditor reference; nil when it has none of them.
+    private static func describe(_ t: TxDraft) -> String? {
+        if !t.unstructured.isEmpty { return t.unstructured.joined(separator: " ") }
+        for candidate in [t.additionalInfo, t.structuredInfo, t.refs["CreditorReference"]] {
+            if let c = candidate, !c.isEmpty { return c }
+        }
+        return nil
     }
 
     private mutating func emit(head: Header, amount: Money, direction: Direction, bankRef: (String, String)?, references: [String: String],
@@ -584,6 +599,8 @@ public struct Camt054Parser: EntryParser {
         var refs: [String: String] = [:]
         var unstructured: [String] = []
         var additionalInfo: String?
+        /// `RmtInf/Strd/AddtlRmtInf` of the first structured block.
+        var structuredInfo: String?
         var debtorName: String?
         var creditorName: String?
         var problem: String?
