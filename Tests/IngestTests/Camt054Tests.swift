@@ -111,6 +111,25 @@ struct Camt054Tests {
         #expect(error.message.contains(".xml:1") || text.hasPrefix(" "), "\(error.message)")
     }
 
+    @Test func aBadTransactionOfABatchRejectsOnlyThatTransaction() throws {
+        let details = "<NtryDtls>\n<TxDtls><Amt Ccy=\"IRR\">10</Amt><Refs><TxId>T1</TxId></Refs></TxDtls>\n"
+            + "<TxDtls><Amt Ccy=\"IRR\">1O</Amt></TxDtls>\n<TxDtls><Amt Ccy=\"IRR\">30</Amt><CdtDbtInd>DBIT</CdtDbtInd></TxDtls>\n</NtryDtls><RvslInd>true</RvslInd>"
+        let out = FormatTestSupport.camt(text: camtDocument(camtEntry(ref: "B", extra: details)))
+        #expect(out.events.map(\.amount.minorUnits) == [1000, 3000])
+        #expect(out.events.map(\.direction) == [.credit, .debit])
+        #expect(out.events.map(\.id.rawValue) == ["IR270170000000100324200001:C:ASR:B#1", "IR270170000000100324200001:D:ASR:B#3"])
+        let reject = try #require(out.rejects.first)
+        #expect(out.rejects.count == 1)
+        #expect(reject.location.line == 10)
+        #expect(reject.location.path == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]/NtryDtls/TxDtls[2]")
+        #expect(reject.message.contains("'1O' is not a valid amount"))
+    }
+
+    @Test func reversalFlagIsKeptAsAReference() {
+        let out = FormatTestSupport.camt(text: camtDocument(camtEntry(extra: "<RvslInd>true</RvslInd>")))
+        #expect(out.events.first?.references["Reversal"] == "true")
+    }
+
     @Test func utf16IsRefusedWithAConversionHint() throws {
         let out = FormatTestSupport.camt(bytes: [0xFF, 0xFE, 0x3C, 0x00])
         #expect(try #require(out.error).message.contains("UTF-16"))
