@@ -208,6 +208,11 @@ public struct Camt054Parser: EntryParser {
     /// The trimmed text of the element that just ended, or nil (and a note on the draft) when it
     /// is not UTF-8.
     private mutating func value() -> String? {
+        if xml.textOverflowed {
+            let problem = "<\(names.last ?? "?")> is longer than \(XMLPullParser.maxTextLength) bytes"
+            if tx != nil { tx!.problem = tx!.problem ?? problem } else if ntry != nil { ntry!.problem = ntry!.problem ?? problem }
+            return nil
+        }
         guard let s = String(validating: xml.text, as: UTF8.self) else {
             let element = names.last ?? "?"
             if tx != nil { tx!.problem = tx!.problem ?? "<\(element)> is not valid UTF-8; camt.054 files must be UTF-8 encoded" }

@@ -47,6 +47,9 @@ struct XMLPullParser {
     private(set) var attributes: [(name: String, value: String)] = []
     /// Character data since the previous tag, entity-decoded, as UTF-8 bytes (not yet validated).
     private(set) var text: [UInt8] = []
+    /// True when the character data since the previous tag was longer than ``maxTextLength``:
+    /// ``text`` then holds only its beginning, and the reader decides what that means for its entry.
+    private(set) var textOverflowed = false
     /// Open elements (qualified names) and the line each started on.
     private var stack: [(qname: String, line: Int)] = []
     private var pendingEnd = false
@@ -105,6 +108,7 @@ struct XMLPullParser {
         }
         if finished { return .endOfDocument }
         text.removeAll(keepingCapacity: true)
+        textOverflowed = false
         while true {
             guard let b = try byte() else {
                 if !stack.isEmpty { throw truncated() }
@@ -134,8 +138,7 @@ struct XMLPullParser {
             } else if stack.isEmpty {
                 if !Self.isSpace(b) { throw fail(rootSeen ? "text after the end of the document" : "this is not XML: expected '<' but found other text") }
             } else {
-                if text.count >= Self.maxTextLength { throw fail("an element's text is longer than \(Self.maxTextLength) bytes") }
-                text.append(b)
+                if text.count >= Self.maxTextLength { textOverflowed = true } else { text.append(b) }
             }
         }
     }
@@ -261,11 +264,10 @@ struct XMLPullParser {
             while true {
                 let x = try require()
                 if a == 0x5D && b == 0x5D && x == 0x3E {
-                    text.removeLast(2)
+                    text.removeLast(min(2, text.count))
                     return
                 }
-                if text.count >= Self.maxTextLength { throw fail("an element's text is longer than \(Self.maxTextLength) bytes") }
-                text.append(x)
+                if text.count >= Self.maxTextLength { textOverflowed = true } else { text.append(x) }
                 a = b; b = x
             }
         }
