@@ -125,6 +125,26 @@ struct Camt054Tests {
         #expect(reject.message.contains("'1O' is not a valid amount"))
     }
 
+    @Test func prefixedNamespacesCommentsAndCDATA() throws {
+        let text = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <!-- exported by a Java core system -->
+        <ns2:Document xmlns:ns2="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><ns2:BkToCstmrDbtCdtNtfctn>
+        <ns2:Ntfctn><ns2:Acct><ns2:Id><ns2:Othr><ns2:Id>ACC-1</ns2:Id></ns2:Othr></ns2:Id></ns2:Acct>
+        <ns2:Ntry><ns2:Amt Ccy='EUR'>5.5</ns2:Amt><ns2:CdtDbtInd>DBIT</ns2:CdtDbtInd><ns2:Sts>BOOK</ns2:Sts>
+        <ns2:BookgDt><ns2:Dt>2024-01-31</ns2:Dt></ns2:BookgDt><ns2:AddtlNtryInf><![CDATA[Caf\u{E9} <&> "x"]]> &#x2713;&amp;</ns2:AddtlNtryInf></ns2:Ntry>
+        </ns2:Ntfctn></ns2:BkToCstmrDbtCdtNtfctn></ns2:Document>
+        <?trailer ok?>
+        """
+        let out = FormatTestSupport.camt(text: text)
+        #expect(out.error == nil)
+        let e = try #require(out.events.first)
+        #expect(e.account.rawValue == "ACC-1")
+        #expect(e.amount.decimalString == "5.50")
+        #expect(e.description == "Caf\u{E9} <&> \"x\" \u{2713}&")
+        #expect(e.source?.line == 5)
+    }
+
     @Test func reversalFlagIsKeptAsAReference() {
         let out = FormatTestSupport.camt(text: camtDocument(camtEntry(extra: "<RvslInd>true</RvslInd>")))
         #expect(out.events.first?.references["Reversal"] == "true")
