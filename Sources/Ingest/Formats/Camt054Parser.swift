@@ -213,29 +213,17 @@ public struct Camt054Parser: EntryParser {
             if tx != nil { tx!.problem = tx!.problem ?? problem } else if ntry != nil { ntry!.problem = ntry!.problem ?? problem }
             return nil
         }
-        guard let s = String(validating: xml.text, as: UTF8.self) else {
+        guard let s = BankText.collapsedUTF8(xml.text) else {
             let element = names.last ?? "?"
             if tx != nil { tx!.problem = tx!.problem ?? "<\(element)> is not valid UTF-8; camt.054 files must be UTF-8 encoded" }
             else if ntry != nil { ntry!.problem = ntry!.problem ?? "<\(element)> is not valid UTF-8; camt.054 files must be UTF-8 encoded" }
             return nil
         }
-        return Self.normalize(s)
+        return s
     }
 
     /// Trims and collapses runs of white space (pretty-printed XML wraps long texts).
-    static func normalize(_ s: String) -> String {
-        var out = ""
-        var space = false
-        for ch in s.unicodeScalars {
-            if ch == " " || ch == "\n" || ch == "\r" || ch == "\t" {
-                space = !out.isEmpty
-            } else {
-                if space { out.unicodeScalars.append(" "); space = false }
-                out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    static func normalize(_ s: String) -> String { BankText.collapse(s) }
 
     private func path(from base: Int) -> ArraySlice<String> { names[(base + 1)...] }
 

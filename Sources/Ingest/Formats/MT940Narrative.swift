@@ -22,20 +22,8 @@ enum MT940Narrative {
         return Reading(description: collapse(lines.joined(separator: " ")))
     }
 
-    /// Trims and collapses runs of white space (tabs included) into one space.
-    static func collapse(_ s: String) -> String {
-        var out = ""
-        var space = false
-        for ch in s.unicodeScalars {
-            if ch == " " || ch == "\t" || ch == "\n" || ch == "\r" || ch == "\u{A0}" {
-                space = !out.isEmpty
-            } else {
-                if space { out.unicodeScalars.append(" "); space = false }
-                out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    /// Trims and collapses runs of white space (tabs and no-break spaces included) into one space.
+    static func collapse(_ s: String) -> String { BankText.collapse(s) }
 
     // MARK: - ?20 structured
 
