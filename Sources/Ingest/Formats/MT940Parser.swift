@@ -256,7 +256,7 @@ public struct MT940Parser: EntryParser {
             statement = Statement()
             statement.reference = first
         case "25":
-            statement.accountText = first.trimmingBlanks()
+            statement.accountText = first.mt940TrimmingBlanks()
         case "28", "28C":
             statement.number = first
             let key = "\(statement.accountText)|\(first.split(separator: "/").first.map(String.init) ?? first)"
@@ -409,8 +409,8 @@ public struct MT940Parser: EntryParser {
         let narrative = MT940Narrative.read(p.narrative)
         let supplementary = ([parsed.extraDetails] + p.lines.dropFirst()).map { MT940Narrative.collapse($0) }.filter { !$0.isEmpty }.joined(separator: " ")
         var references = narrative.references
-        let customerRef = parsed.customerReference.trimmingBlanks()
-        let bankRef = parsed.bankReference.trimmingBlanks()
+        let customerRef = parsed.customerReference.mt940TrimmingBlanks()
+        let bankRef = parsed.bankReference.mt940TrimmingBlanks()
         if !customerRef.isEmpty && customerRef != "NONREF" { references["CustomerReference"] = customerRef }
         if !bankRef.isEmpty && bankRef != "NONREF" { references["BankReference"] = bankRef }
         references["TransactionType"] = parsed.transactionType
@@ -566,7 +566,7 @@ struct StatementLine {
 
 extension String {
     /// Without leading and trailing spaces and tabs.
-    func trimmingBlanks() -> String {
+    func mt940TrimmingBlanks() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
