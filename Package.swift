@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "ChaparCLITests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels"], swiftSettings: upcoming),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], exclude: ["Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
     ]
 )
