@@ -1,0 +1,171 @@
+public import ChaparModels
+import Foundation
+import Mustache
+
+/// A rendered message plus what the renderer had to do to it.
+public struct RenderOutcome: Hashable, Sendable {
+    /// What the channel sends.
+    public var content: RenderedContent
+    /// The template file used, for tracing and the preview.
+    public var template: String
+    /// Human-readable remarks, e.g. that an SMS was shortened to fit the segment limit.
+    public var notes: [String]
+}
+
+/// Renders events into channel content with the catalog's templates, in the customer's language.
+///
+/// Stateless apart from a bounded cache of time-zone offsets, and safe to share between tasks.
+public struct MessageRenderer: Sendable {
+    public let catalog: TemplateCatalog
+    public let configuration: RenderConfiguration
+    private let zones: ZoneOffsets
+    private let maxSegments: Int
+
+    public init(catalog: TemplateCatalog, configuration: RenderConfiguration = RenderConfiguration()) {
+        self.catalog = catalog
+        self.configuration = configuration
+        self.zones = ZoneOffsets()
+        self.maxSegments = min(255, max(1, configuration.smsMaxSegments))
+    }
+
+    /// The template name an event uses on a channel, or nil when the channel has none: a
+    /// transaction's kind, falling back to `transaction`; a direct message's template name.
+    public func templateName(for event: Event, channel: Channel) -> String? {
+        switch event {
+        case .transaction(let t):
+            if catalog.purpose(channel: channel, name: t.kind.rawValue)?.isTransaction == true { return t.kind.rawValue }
+            return catalog.purpose(channel: channel, name: "transaction")?.isTransaction == true ? "transaction" : nil
+        case .message(let m):
+            if case .message = catalog.purpose(channel: channel, name: m.template) { return m.template }
+            return nil
+        }
+    }
+
+    /// nil = no template for this event kind/template name on this channel (the pipeline then
+    /// skips the channel with a reason).
+    public func render(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderedContent? {
+        try renderDetailed(event, for: customer, channel: channel)?.content
+    }
+
+    /// Like ``render(_:for:channel:)``, also naming the template and noting any truncation.
+    public func renderDetailed(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderOutcome? {
+        guard let name = templateName(for: event, channel: channel) else { return nil }
+        guard let template = catalog.template(channel: channel, name: name, language: customer.language) else {
+            throw NotifierError(.render, "no \(customer.language) variant of \(channel)/\(name); add \(channel)/\(name).\(customer.language).mustache")
+        }
+        let instant: Timestamp
+        switch event {
+        case .transaction(let t): instant = t.bookedAt
+        case .message(let m): instant = m.createdAt
+        }
+        guard let offset = zones.offset(zone: customer.timeZone, at: instant) else {
+            throw NotifierError(.render, "customer \(customer.id) has time zone '\(customer.timeZone)', which is not an IANA zone; correct it (e.g. Asia/Tehran) with `chapar customers`")
+        }
+        if case .message(let m) = event {
+            for variable in template.requiredMessageVariables where (m.variables[variable] ?? "").isEmpty {
+                throw NotifierError(.render, "message \(m.id) has no variable '\(variable)', which \(template.path) uses; add it to the message's variables or guard it with {{#\(variable)}}…{{/\(variable)}}")
+            }
+        }
+        let scope = RenderScope(event: event, customer: customer, language: customer.language,
+                                bankName: configuration.bankName[customer.language] ?? "",
+                                local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
+                                offsetSeconds: offset)
+        func part(_ name: String) -> String {
+            guard let t = template.parts[name] else { return "" }
+            return Self.trimmed(t.render(scope))
+        }
+        var notes: [String] = []
+        let content: RenderedContent
+        switch channel {
+        case .sms:
+            let result = SMSTruncation.truncate(part("text"), maxSegments: maxSegments)
+            if result.truncated {
+                let full = SMSEncoding(measuring: part("text"))
+                notes.append("SMS shortened from \(full.segments) to \(result.encoding.segments) segment(s) to fit the limit of \(maxSegments) (\(template.path))")
+            }
+            content = .sms(text: result.text, encoding: result.encoding.name, segments: result.encoding.segments)
+        case .email:
+            let subject = part("subject").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            content = .email(subject: subject, text: part("text"), html: part("html"))
+        case .fax:
+            var lines = part("body").split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+            while lines.last?.isEmpty == true { lines.removeLast() }
+            content = .fax(title: part("title"), lines: lines)
+        case .im:
+            content = .im(text: part("text"), format: configuration.imFormat)
+        }
+        return RenderOutcome(content: content, template: template.path, notes: notes)
+    }
+
+    /// Drops trailing whitespace and newlines (files end with a newline; parts are separated by them).
+    static func trimmed(_ text: String) -> String {
+        var end = text.endIndex
+        while end > text.startIndex {
+            let previous = text.index(before: end)
+            guard text[previous].isWhitespace else { break }
+            end = previous
+        }
+        return end == text.endIndex ? text : String(text[..<end])
+    }
+}
+
+/// The variables of one render, computed on demand when a template asks for them.
+struct RenderScope: MustacheParent {
+    let event: Event
+    let customer: CustomerProfile
+    let language: Language
+    let bankName: String
+    let local: (day: Int, minute: Int)
+    let offsetSeconds: Int
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "customer_name": return nonEmpty(customer.name)
+        case "bank_name": return nonEmpty(bankName)
+        case "date": return LocalFormatting.date(daysSinceEpoch: local.day, language)
+        case "date_numeric": return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)
+        case "time": return LocalFormatting.time(minuteOfDay: local.minute, language)
+        default: break
+        }
+        switch event {
+        case .transaction(let t): return transactionValue(name, t)
+        case .message(let m): return messageValue(name, m)
+        }
+    }
+
+    private func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
+
+    private func transactionValue(_ name: String, _ t: TransactionEvent) -> Any? {
+        switch name {
+        case "account": return LocalFormatting.isolated(t.account.masked, language)
+        case "direction":
+            switch (t.direction, language) {
+            case (.debit, .fa): return "برداشت"
+            case (.credit, .fa): return "واریز"
+            case (.debit, .en): return "debit"
+            case (.credit, .en): return "credit"
+            }
+        case "kind": return LocalFormatting.isolated(t.kind.rawValue, language)
+        case "amount": return LocalFormatting.money(t.amount, language)
+        case "balance": return t.balanceAfter.map { LocalFormatting.money($0, language) }
+        case "currency": return LocalFormatting.currencyName(t.amount.currency, language)
+        case "description": return nonEmpty(t.description).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case "counterparty": return t.counterparty.flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case "origin": return t.originChannel.flatMap(nonEmpty).map { LocalFormatting.isolated($0, language) }
+        case "value_date": return t.valueDate.map { LocalFormatting.date(daysSinceEpoch: $0.daysSinceEpoch, language) }
+        default: return nil
+        }
+    }
+
+    private func messageValue(_ name: String, _ m: DirectMessage) -> Any? {
+        switch name {
+        case "expiry_time", "expiry_date":
+            guard let expires = m.expiresAt else { return nil }
+            let local = LocalFormatting.localDayAndMinute(expires, offsetSeconds: offsetSeconds)
+            return name == "expiry_time" ? LocalFormatting.time(minuteOfDay: local.minute, language)
+                                         : LocalFormatting.date(daysSinceEpoch: local.day, language)
+        default:
+            return m.variables[name].flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        }
+    }
+}

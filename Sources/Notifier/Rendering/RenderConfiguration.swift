@@ -1,0 +1,35 @@
+public import ChaparModels
+
+/// Settings for rendering messages, with documented defaults.
+public struct RenderConfiguration: Sendable {
+    /// The most SMS parts one message may take (default 4). A longer SMS is cut at a word boundary
+    /// and ends with an ellipsis, and ``RenderOutcome/notes`` says so; never sent as 20 parts.
+    public var smsMaxSegments: Int
+    /// The bank's name per language, the `bank_name` variable (default `بانک چاپار` / `Chapar Bank`).
+    public var bankName: [Language: String]
+    /// The `format` of IM messages (default `markdown`; variables are escaped for it).
+    public var imFormat: String
+
+    /// The default bank names.
+    public static let defaultBankName: [Language: String] = [.fa: "بانک چاپار", .en: "Chapar Bank"]
+
+    public init(smsMaxSegments: Int = 4, bankName: [Language: String] = RenderConfiguration.defaultBankName,
+                imFormat: String = "markdown") {
+        self.smsMaxSegments = smsMaxSegments
+        self.bankName = bankName
+        self.imFormat = imFormat
+    }
+
+    /// Checks the settings; call it where configuration is read, to fail at startup.
+    public func validate() throws(NotifierError) {
+        guard (1...255).contains(smsMaxSegments) else {
+            throw NotifierError(.configuration, "SMS limit \(smsMaxSegments) segments is out of range; use 1 to 255 (default 4)")
+        }
+        for language in Language.allCases where (bankName[language] ?? "").isEmpty {
+            throw NotifierError(.configuration, "no bank name for language \(language); set one (default '\(Self.defaultBankName[language] ?? "")')")
+        }
+        guard imFormat == "markdown" else {
+            throw NotifierError(.configuration, "IM format '\(imFormat)' is not supported; use markdown")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/// How an SMS text will travel: GSM 03.38 7-bit alphabet or UCS-2, and how many parts it takes.
+///
+/// GSM-7 fits 160 septets in one SMS, 153 per part of a concatenated SMS (the UDH takes 7);
+/// characters of the extension table (`€ [ ] { } \ ^ ~ |` and form feed) take two septets and
+/// are never split across parts. Any character outside both tables switches the whole text to
+/// UCS-2: 70 UTF-16 code units in one SMS, 67 per part, surrogate pairs (emoji) kept together.
+public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
+    /// `gsm7` or `ucs2`, as in ``RenderedContent/sms(text:encoding:segments:)``.
+    public let name: String
+    /// Septets (GSM-7) or UTF-16 code units (UCS-2) the text occupies.
+    public let units: Int
+    /// How many SMS parts the gateway will send (1 for an empty text).
+    public let segments: Int
+
+    public var description: String { "\(name), \(units) units, \(segments) segment(s)" }
+
+    /// Measures `text`.
+    public init(measuring text: String) {
+        if let septets = Self.gsmSizes(text) {
+            name = "gsm7"
+            units = septets.reduce(0, +)
+            segments = Self.pack(septets, single: 160, perPart: 153)
+        } else {
+            name = "ucs2"
+            let sizes = text.unicodeScalars.map { $0.value > 0xFFFF ? 2 : 1 }
+            units = sizes.reduce(0, +)
+            segments = Self.pack(sizes, single: 70, perPart: 67)
+        }
+    }
+
+    /// Per-scalar septet counts, or nil when some character is not in GSM-7.
+    static func gsmSizes(_ text: String) -> [Int]? {
+        var sizes: [Int] = []
+        sizes.reserveCapacity(text.utf8.count)
+        for s in text.unicodeScalars {
+            let v = s.value
+            if v < 0x80 {
+                let size = asciiSeptets[Int(v)]
+                if size == 0 { return nil }
+                sizes.append(Int(size))
+            } else if gsmBasicNonASCII.contains(v) {
+                sizes.append(1)
+            } else if v == 0x20AC {  // €
+                sizes.append(2)
+            } else {
+                return nil
+            }
+        }
+        return sizes
+    }
+
+    /// Parts needed for characters of the given sizes, never splitting one character.
+    static func pack(_ sizes: [Int], single: Int, perPart: Int) -> Int {
+        let total = sizes.reduce(0, +)
+        if total <= single { return 1 }
+        var parts = 1, used = 0
+        for size in sizes {
+            if used + size > perPart {
+                parts += 1
+                used = 0
+            }
+            used += size
+        }
+        return parts
+    }
+
+    /// Septets per ASCII code: 1 basic, 2 extension table, 0 not representable.
+    private static let asciiSeptets: [UInt8] = {
+        var table = [UInt8](repeating: 1, count: 128)
+        for c in 0..<32 { table[c] = 0 }
+        table[0x0A] = 1  // LF
+        table[0x0D] = 1  // CR
+        table[0x0C] = 2  // form feed (extension)
+        table[0x60] = 0  // ` is not in GSM 03.38
+        table[0x7F] = 0
+        for c in "^{}\\[]~|".utf8 { table[Int(c)] = 2 }
+        return table
+    }()
+
+    /// Non-ASCII characters of the GSM 03.38 basic table.
+    private static let gsmBasicNonASCII: Set<UInt32> = Set("£¥èéùìòÇØøÅåΔΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà".unicodeScalars.map(\.value))
+}
+
+/// Shortens an SMS to a number of segments.
+enum SMSTruncation {
+    /// The longest prefix of `text` that, ended at a word boundary and followed by an ellipsis,
+    /// fits in `maxSegments`; the text itself when it already fits. GSM-7 texts get `...` (the
+    /// Unicode `…` is not in GSM-7 and would switch the whole message to UCS-2), UCS-2 texts `…`.
+    static func truncate(_ text: String, maxSegments: Int) -> (text: String, encoding: SMSEncoding, truncated: Bool) {
+        let full = SMSEncoding(measuring: text)
+        if full.segments <= maxSegments { return (text, full, false) }
+        let ellipsis = full.name == "gsm7" ? "..." : "…"
+        let capacity = full.name == "gsm7" ? (maxSegments == 1 ? 160 : 153 * maxSegments)
+                                           : (maxSegments == 1 ? 70 : 67 * maxSegments)
+        let characters = Array(text)
+        // Binary search the longest character prefix whose truncated form fits.
+        var low = 0, high = characters.count
+        var upper = min(characters.count, capacity)
+        high = upper
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if SMSEncoding(measuring: String(characters[0..<mid]) + ellipsis).segments <= maxSegments {
+                low = mid
+            } else {
+                high = mid - 1
+            }
+        }
+        upper = low
+        // Back off to the last whitespace unless that throws away more than a third of the room.
+        var cut = upper
+        while cut > 0 && !characters[cut - 1].isWhitespace && !characters[cut].isWhitespace { cut -= 1 }
+        if cut < upper * 2 / 3 { cut = upper }
+        while cut > 0 && characters[cut - 1].isWhitespace { cut -= 1 }
+        let shortened = String(characters[0..<cut]) + ellipsis
+        return (shortened, SMSEncoding(measuring: shortened), true)
+    }
+}
