@@ -49,9 +49,12 @@ public enum LocalFormatting {
         out.reserveCapacity(bytes.count + 12)
         var i = 0
         while i < bytes.count {
-            guard isLatinAlphanumeric(bytes[i]) else { out.append(bytes[i]); i += 1; continue }
-            var end = i
-            var lastAlphanumeric = i
+            // A run starts at a letter or digit, or at punctuation directly before one (`****1234`, `#42`).
+            var start = i
+            while start < bytes.count && bytes[start] > 0x20 && bytes[start] < 0x7F && !isLatinAlphanumeric(bytes[start]) { start += 1 }
+            guard start < bytes.count, isLatinAlphanumeric(bytes[start]) else { out.append(bytes[i]); i += 1; continue }
+            var end = start
+            var lastAlphanumeric = start
             while end < bytes.count && bytes[end] >= 0x20 && bytes[end] < 0x7F {
                 if isLatinAlphanumeric(bytes[end]) { lastAlphanumeric = end }
                 end += 1

@@ -165,6 +165,8 @@ struct RenderScope: MustacheParent {
             return name == "expiry_time" ? LocalFormatting.time(minuteOfDay: local.minute, language)
                                          : LocalFormatting.date(daysSinceEpoch: local.day, language)
         default:
+            // Links stay bare: they must work inside href="…"; templates put them on a line of their own.
+            if name == "link" || name.hasSuffix("_url") { return m.variables[name].flatMap(nonEmpty) }
             return m.variables[name].flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
         }
     }
