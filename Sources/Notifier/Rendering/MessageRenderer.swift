@@ -97,8 +97,10 @@ public struct MessageRenderer: Sendable {
         return RenderOutcome(content: content, template: template.path, notes: notes)
     }
 
-    /// Drops trailing whitespace and newlines (files end with a newline; parts are separated by them).
+    /// Drops leading blank lines and trailing whitespace (files end with a newline; parts are
+    /// separated by them; a section that renders nothing may leave an empty first line).
     static func trimmed(_ text: String) -> String {
+        if text.first == "\n" { return trimmed(String(text.drop { $0 == "\n" })) }
         var end = text.endIndex
         while end > text.startIndex {
             let previous = text.index(before: end)

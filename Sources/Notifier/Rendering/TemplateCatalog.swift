@@ -70,7 +70,7 @@ public struct TemplateCatalog: Sendable {
                     continue
                 }
                 let name = String(pieces[0])
-                guard (try? EventKind(name)) != nil else {
+                guard name == name.lowercased(), (try? EventKind(name)) != nil else {
                     problems.append("\(filePath):1: '\(name)' is not a template name; use lower-case letters, digits and '-', starting with a letter (e.g. login-alert)")
                     continue
                 }
@@ -135,15 +135,19 @@ struct CompiledTemplate: Sendable {
 enum PartContent {
     case text, html, markdown
 
-    /// Prepended to the part so swift-mustache escapes for it. Written without a newline so line
-    /// numbers stay those of the file (only columns on the part's first line shift).
+    /// Prepended to the part so swift-mustache escapes for it. On a line of its own, so Mustache
+    /// drops that line when rendering and a first-line comment stays standalone; parser line
+    /// numbers are one more than the file's (see ``pragmaLines``).
     var pragma: String {
         switch self {
-        case .text: "{{% CONTENT_TYPE: TEXT}}"
+        case .text: "{{% CONTENT_TYPE: TEXT}}\n"
         case .html: ""
-        case .markdown: "{{% CONTENT_TYPE: \(MarkdownContentType.name)}}"
+        case .markdown: "{{% CONTENT_TYPE: \(MarkdownContentType.name)}}\n"
         }
     }
+
+    /// Lines the pragma adds before the part's text.
+    var pragmaLines: Int { pragma.isEmpty ? 0 : 1 }
 }
 
 /// The text of a template file, split into parts and checked.
@@ -260,9 +264,8 @@ struct TemplateSource {
             do {
                 parts[part.name] = try MustacheTemplate(string: pragma + partText)
             } catch let error as MustacheTemplate.ParserError {
-                let line = firstLine + error.context.lineNumber - 1
-                let column = error.context.lineNumber == 1 ? error.context.columnNumber - pragma.count : error.context.columnNumber
-                problems.append("\(path):\(line): \(Self.explain(error.error)) (column \(max(1, column)))")
+                let line = firstLine + max(0, error.context.lineNumber - 1 - part.content.pragmaLines)
+                problems.append("\(path):\(line): \(Self.explain(error.error)) (column \(error.context.columnNumber))")
                 continue
             } catch {
                 problems.append("\(path):\(firstLine): the \(part.name) part does not compile: \(error); fix the Mustache syntax")
