@@ -8,7 +8,7 @@ import Notifier
 /// Runs 2,000 renders as a smoke check in every test run; set `CHAPAR_RENDER_BENCH=200000` and
 /// use a release build for the real number:
 /// `CHAPAR_RENDER_BENCH=200000 swift test -c release --scratch-path .build-release --filter RenderingBenchmark`
-@Suite struct RenderingBenchmark {
+@Suite(.serialized) struct RenderingBenchmark {
     static let count = Int(ProcessInfo.processInfo.environment["CHAPAR_RENDER_BENCH"] ?? "") ?? 2_000
 
     static func measure(_ label: String, _ event: Event, _ customer: CustomerProfile, _ channel: Channel) throws -> Double {

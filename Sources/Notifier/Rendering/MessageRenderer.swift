@@ -49,6 +49,13 @@ public struct MessageRenderer: Sendable {
 
     /// Like ``render(_:for:channel:)``, also naming the template and noting any truncation.
     public func renderDetailed(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderOutcome? {
+        try renderDetailed(event, for: customer, channel: channel, reference: nil)
+    }
+
+    /// `reference` sees the scope and template before rendering: the tests use it to render the
+    /// same parts with swift-mustache and compare.
+    func renderDetailed(_ event: Event, for customer: CustomerProfile, channel: Channel,
+                        reference: ((RenderScope, CompiledTemplate) -> Void)?) throws(NotifierError) -> RenderOutcome? {
         guard let name = templateName(for: event, channel: channel) else { return nil }
         guard let template = catalog.template(channel: channel, name: name, language: customer.language) else {
             throw NotifierError(.render, "no \(customer.language) variant of \(channel)/\(name); add \(channel)/\(name).\(customer.language).mustache")
@@ -70,9 +77,10 @@ public struct MessageRenderer: Sendable {
                                 bankName: configuration.bankName[customer.language] ?? "",
                                 local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
                                 offsetSeconds: offset)
+        if let reference { reference(scope, template) }
         func part(_ name: String) -> String {
-            guard let t = template.parts[name] else { return "" }
-            return Self.trimmed(t.render(scope))
+            guard let program = template.programs[name] else { return "" }
+            return Self.trimmed(program.render(scope))
         }
         var notes: [String] = []
         let content: RenderedContent
@@ -111,7 +119,41 @@ public struct MessageRenderer: Sendable {
     }
 }
 
+/// A variable of a template, resolved from its name when the catalog loads.
+enum TemplateSlot: Hashable, Sendable {
+    case customerName, bankName, date, dateNumeric, time
+    case account, direction, kind, amount, balance, currency, description, counterparty, origin, valueDate
+    case expiryTime, expiryDate
+    /// One of the direct message's own variables.
+    case message(String)
+
+    init(_ name: String) {
+        switch name {
+        case "customer_name": self = .customerName
+        case "bank_name": self = .bankName
+        case "date": self = .date
+        case "date_numeric": self = .dateNumeric
+        case "time": self = .time
+        case "account": self = .account
+        case "direction": self = .direction
+        case "kind": self = .kind
+        case "amount": self = .amount
+        case "balance": self = .balance
+        case "currency": self = .currency
+        case "description": self = .description
+        case "counterparty": self = .counterparty
+        case "origin": self = .origin
+        case "value_date": self = .valueDate
+        case "expiry_time": self = .expiryTime
+        case "expiry_date": self = .expiryDate
+        default: self = .message(name)
+        }
+    }
+}
+
 /// The variables of one render, computed on demand when a template asks for them.
+///
+/// Absent and empty values are nil, so `{{#x}}…{{/x}}` hides what the event does not have.
 struct RenderScope: MustacheParent {
     let event: Event
     let customer: CustomerProfile
@@ -120,56 +162,61 @@ struct RenderScope: MustacheParent {
     let local: (day: Int, minute: Int)
     let offsetSeconds: Int
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "customer_name": return nonEmpty(customer.name)
-        case "bank_name": return nonEmpty(bankName)
-        case "date": return LocalFormatting.date(daysSinceEpoch: local.day, language)
-        case "date_numeric": return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)
-        case "time": return LocalFormatting.time(minuteOfDay: local.minute, language)
+    /// For the swift-mustache reference renderer (tests cross-check the two engines).
+    func child(named name: String) -> Any? { value(TemplateSlot(name)) }
+
+    func value(_ slot: TemplateSlot) -> String? {
+        switch slot {
+        case .customerName: return nonEmpty(customer.name)
+        case .bankName: return nonEmpty(bankName)
+        case .date: return LocalFormatting.date(daysSinceEpoch: local.day, language)
+        case .dateNumeric: return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)
+        case .time: return LocalFormatting.time(minuteOfDay: local.minute, language)
         default: break
         }
         switch event {
-        case .transaction(let t): return transactionValue(name, t)
-        case .message(let m): return messageValue(name, m)
+        case .transaction(let t): return transactionValue(slot, t)
+        case .message(let m): return messageValue(slot, m)
         }
     }
 
     private func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
 
-    private func transactionValue(_ name: String, _ t: TransactionEvent) -> Any? {
-        switch name {
-        case "account": return LocalFormatting.isolated(t.account.masked, language)
-        case "direction":
+    private func transactionValue(_ slot: TemplateSlot, _ t: TransactionEvent) -> String? {
+        switch slot {
+        case .account: return LocalFormatting.isolated(t.account.masked, language)
+        case .direction:
             switch (t.direction, language) {
             case (.debit, .fa): return "برداشت"
             case (.credit, .fa): return "واریز"
             case (.debit, .en): return "debit"
             case (.credit, .en): return "credit"
             }
-        case "kind": return LocalFormatting.isolated(t.kind.rawValue, language)
-        case "amount": return LocalFormatting.money(t.amount, language)
-        case "balance": return t.balanceAfter.map { LocalFormatting.money($0, language) }
-        case "currency": return LocalFormatting.currencyName(t.amount.currency, language)
-        case "description": return nonEmpty(t.description).map { LocalFormatting.isolatedLatinRuns($0, language) }
-        case "counterparty": return t.counterparty.flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
-        case "origin": return t.originChannel.flatMap(nonEmpty).map { LocalFormatting.isolated($0, language) }
-        case "value_date": return t.valueDate.map { LocalFormatting.date(daysSinceEpoch: $0.daysSinceEpoch, language) }
+        case .kind: return LocalFormatting.isolated(t.kind.rawValue, language)
+        case .amount: return LocalFormatting.money(t.amount, language)
+        case .balance: return t.balanceAfter.map { LocalFormatting.money($0, language) }
+        case .currency: return LocalFormatting.currencyName(t.amount.currency, language)
+        case .description: return nonEmpty(t.description).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case .counterparty: return t.counterparty.flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case .origin: return t.originChannel.flatMap(nonEmpty).map { LocalFormatting.isolated($0, language) }
+        case .valueDate: return t.valueDate.map { LocalFormatting.date(daysSinceEpoch: $0.daysSinceEpoch, language) }
         default: return nil
         }
     }
 
-    private func messageValue(_ name: String, _ m: DirectMessage) -> Any? {
-        switch name {
-        case "expiry_time", "expiry_date":
+    private func messageValue(_ slot: TemplateSlot, _ m: DirectMessage) -> String? {
+        switch slot {
+        case .expiryTime, .expiryDate:
             guard let expires = m.expiresAt else { return nil }
             let local = LocalFormatting.localDayAndMinute(expires, offsetSeconds: offsetSeconds)
-            return name == "expiry_time" ? LocalFormatting.time(minuteOfDay: local.minute, language)
-                                         : LocalFormatting.date(daysSinceEpoch: local.day, language)
-        default:
+            return slot == .expiryTime ? LocalFormatting.time(minuteOfDay: local.minute, language)
+                                       : LocalFormatting.date(daysSinceEpoch: local.day, language)
+        case .message(let name):
             // Links stay bare: they must work inside href="…"; templates put them on a line of their own.
             if name == "link" || name.hasSuffix("_url") { return m.variables[name].flatMap(nonEmpty) }
             return m.variables[name].flatMap(nonEmpty).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        default:
+            return nil
         }
     }
 }

@@ -19,12 +19,11 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
         if let septets = Self.gsmSizes(text) {
             name = "gsm7"
             units = septets.reduce(0, +)
-            segments = Self.pack(septets, single: 160, perPart: 153)
+            segments = units <= 160 ? 1 : Self.pack(septets, single: 160, perPart: 153)
         } else {
             name = "ucs2"
-            let sizes = text.unicodeScalars.map { $0.value > 0xFFFF ? 2 : 1 }
-            units = sizes.reduce(0, +)
-            segments = Self.pack(sizes, single: 70, perPart: 67)
+            units = text.utf16.count
+            segments = units <= 70 ? 1 : Self.pack(text.unicodeScalars.map { $0.value > 0xFFFF ? 2 : 1 }, single: 70, perPart: 67)
         }
     }
 

@@ -126,7 +126,9 @@ struct CompiledTemplate: Sendable {
     let path: String
     let purpose: TemplatePurpose
     /// Parts by name: `text` (sms, im), `subject`/`text`/`html` (email), `title`/`body` (fax).
-    let parts: [String: MustacheTemplate]
+    let programs: [String: TemplateProgram]
+    /// The same parts compiled by swift-mustache, the reference the tests compare against.
+    let mustacheParts: [String: MustacheTemplate]
     /// Message variables used outside a section of the same name: a message must supply them.
     let requiredMessageVariables: [String]
 }
@@ -256,6 +258,7 @@ struct TemplateSource {
 
         // Compile each part and check its tags.
         var parts: [String: MustacheTemplate] = [:]
+        var programs: [String: TemplateProgram] = [:]
         var required: Set<String> = []
         let allowed = purpose.allowedVariables
         for part in expected {
@@ -271,6 +274,7 @@ struct TemplateSource {
                 problems.append("\(path):\(firstLine): the \(part.name) part does not compile: \(error); fix the Mustache syntax")
                 continue
             }
+            programs[part.name] = TemplateProgram(partText, escaping: part.content)
             let scan = TagScanner.scan(partText, firstLine: firstLine)
             for tag in scan.problems { problems.append("\(path):\(tag.line): \(tag.message)") }
             for use in scan.uses {
@@ -291,7 +295,7 @@ struct TemplateSource {
             }
         }
         guard problems.isEmpty else { return .failure(TemplateProblems(problems)) }
-        return .success(CompiledTemplate(path: path, purpose: purpose, parts: parts, requiredMessageVariables: required.sorted()))
+        return .success(CompiledTemplate(path: path, purpose: purpose, programs: programs, mustacheParts: parts, requiredMessageVariables: required.sorted()))
     }
 
     static func isPlainName(_ word: String) -> Bool {
