@@ -105,17 +105,20 @@ public struct MessageRenderer: Sendable {
         return RenderOutcome(content: content, template: template.path, notes: notes)
     }
 
-    /// Drops leading blank lines and trailing whitespace (files end with a newline; parts are
-    /// separated by them; a section that renders nothing may leave an empty first line).
+    /// Drops leading blank lines and trailing ASCII whitespace (files end with a newline; parts
+    /// are separated by them; a section that renders nothing may leave an empty first line).
     static func trimmed(_ text: String) -> String {
-        if text.first == "\n" { return trimmed(String(text.drop { $0 == "\n" })) }
-        var end = text.endIndex
-        while end > text.startIndex {
-            let previous = text.index(before: end)
-            guard text[previous].isWhitespace else { break }
+        let utf8 = text.utf8
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, utf8[start] == 0x0A || utf8[start] == 0x0D { start = utf8.index(after: start) }
+        while end > start {
+            let previous = utf8.index(before: end)
+            let b = utf8[previous]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { break }
             end = previous
         }
-        return end == text.endIndex ? text : String(text[..<end])
+        if start == utf8.startIndex && end == utf8.endIndex { return text }
+        return String(Substring(utf8[start..<end]))
     }
 }
 

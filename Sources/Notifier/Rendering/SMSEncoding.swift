@@ -14,53 +14,53 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(name), \(units) units, \(segments) segment(s)" }
 
-    /// Measures `text`.
+    /// Measures `text` in one pass over its scalars, packing GSM-7 and UCS-2 parts side by side.
     public init(measuring text: String) {
-        if let septets = Self.gsmSizes(text) {
+        var gsm = Packer(perPart: 153), ucs = Packer(perPart: 67)
+        var isGSM = true
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if isGSM {
+                let septets = Self.septets(v)
+                if septets == 0 { isGSM = false } else { gsm.add(septets) }
+            }
+            ucs.add(v > 0xFFFF ? 2 : 1)
+        }
+        if isGSM {
             name = "gsm7"
-            units = septets.reduce(0, +)
-            segments = units <= 160 ? 1 : Self.pack(septets, single: 160, perPart: 153)
+            units = gsm.total
+            segments = gsm.total <= 160 ? 1 : gsm.parts
         } else {
             name = "ucs2"
-            units = text.utf16.count
-            segments = units <= 70 ? 1 : Self.pack(text.unicodeScalars.map { $0.value > 0xFFFF ? 2 : 1 }, single: 70, perPart: 67)
+            units = ucs.total
+            segments = ucs.total <= 70 ? 1 : ucs.parts
         }
     }
 
-    /// Per-scalar septet counts, or nil when some character is not in GSM-7.
-    static func gsmSizes(_ text: String) -> [Int]? {
-        var sizes: [Int] = []
-        sizes.reserveCapacity(text.utf8.count)
-        for s in text.unicodeScalars {
-            let v = s.value
-            if v < 0x80 {
-                let size = asciiSeptets[Int(v)]
-                if size == 0 { return nil }
-                sizes.append(Int(size))
-            } else if gsmBasicNonASCII.contains(v) {
-                sizes.append(1)
-            } else if v == 0x20AC {  // €
-                sizes.append(2)
-            } else {
-                return nil
-            }
-        }
-        return sizes
-    }
+    /// Counts concatenated-SMS parts without splitting a character across two.
+    private struct Packer {
+        let perPart: Int
+        var total = 0
+        var parts = 1
+        var used = 0
 
-    /// Parts needed for characters of the given sizes, never splitting one character.
-    static func pack(_ sizes: [Int], single: Int, perPart: Int) -> Int {
-        let total = sizes.reduce(0, +)
-        if total <= single { return 1 }
-        var parts = 1, used = 0
-        for size in sizes {
+        init(perPart: Int) { self.perPart = perPart }
+
+        mutating func add(_ size: Int) {
+            total += size
             if used + size > perPart {
                 parts += 1
                 used = 0
             }
             used += size
         }
-        return parts
+    }
+
+    /// Septets for one scalar: 1 basic table, 2 extension table, 0 not in GSM-7.
+    static func septets(_ v: UInt32) -> Int {
+        if v < 0x80 { return Int(asciiSeptets[Int(v)]) }
+        if v == 0x20AC { return 2 }  // €
+        return gsmBasicNonASCII.contains(v) ? 1 : 0
     }
 
     /// Septets per ASCII code: 1 basic, 2 extension table, 0 not representable.

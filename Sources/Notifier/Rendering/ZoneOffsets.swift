@@ -16,6 +16,9 @@ final class ZoneOffsets: Sendable {
     private struct State {
         var zones: [String: TimeZone?] = [:]
         var offsets: [Key: Int] = [:]
+        /// The last answer: consecutive events mostly share zone and quarter hour, and comparing
+        /// is cheaper than hashing.
+        var last: (key: Key, offset: Int)?
     }
 
     private let state = Mutex(State())
@@ -29,7 +32,11 @@ final class ZoneOffsets: Sendable {
     func offset(zone: String, at instant: Timestamp) -> Int? {
         let key = Key(zone: zone, bucket: instant.milliseconds.dividedRoundingDown(by: 900_000))
         return state.withLock { state -> Int? in
-            if let known = state.offsets[key] { return known }
+            if let last = state.last, last.key == key { return last.offset }
+            if let known = state.offsets[key] {
+                state.last = (key, known)
+                return known
+            }
             let tz: TimeZone?
             if let cached = state.zones[zone] {
                 tz = cached
@@ -42,6 +49,7 @@ final class ZoneOffsets: Sendable {
             let seconds = tz.secondsFromGMT(for: Date(timeIntervalSince1970: Double(key.bucket) * 900))
             if state.offsets.count >= capacity { state.offsets.removeAll(keepingCapacity: true) }
             state.offsets[key] = seconds
+            state.last = (key, seconds)
             return seconds
         }
     }
