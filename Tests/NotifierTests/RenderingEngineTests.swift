@@ -21,7 +21,8 @@ import Testing
                 for channel in Channel.allCases {
                     var mine: [String: String] = [:], theirs: [String: String] = [:]
                     _ = try RenderingFixtures.renderer.renderDetailed(event, for: customer, channel: channel) { scope, template in
-                        for (name, program) in template.programs { mine[name] = program.render(scope) }
+                        var memo = RenderMemo()
+                        for (name, program) in template.programs { mine[name] = program.render(scope, memo: &memo) }
                         for (name, part) in template.mustacheParts { theirs[name] = part.render(scope) }
                     }
                     #expect(mine == theirs, "\(event.id) \(customer.language) \(channel)")
@@ -48,7 +49,8 @@ import Testing
         let renderer = MessageRenderer(catalog: catalog)
         for event in [RenderingFixtures.debit, Self.events[8]] {
             _ = try renderer.renderDetailed(event, for: RenderingFixtures.sara, channel: .sms) { scope, template in
-                #expect(template.programs["text"]!.render(scope) == template.mustacheParts["text"]!.render(scope), "\(text)")
+                var memo = RenderMemo()
+                #expect(template.programs["text"]!.render(scope, memo: &memo) == template.mustacheParts["text"]!.render(scope), "\(text)")
             }
         }
     }

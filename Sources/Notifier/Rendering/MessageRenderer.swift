@@ -78,9 +78,10 @@ public struct MessageRenderer: Sendable {
                                 local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
                                 offsetSeconds: offset)
         if let reference { reference(scope, template) }
+        var memo = RenderMemo()
         func part(_ name: String) -> String {
             guard let program = template.programs[name] else { return "" }
-            return Self.trimmed(program.render(scope))
+            return Self.trimmed(program.render(scope, memo: &memo))
         }
         var notes: [String] = []
         let content: RenderedContent
@@ -93,7 +94,10 @@ public struct MessageRenderer: Sendable {
             }
             content = .sms(text: result.text, encoding: result.encoding.name, segments: result.encoding.segments)
         case .email:
-            let subject = part("subject").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            var subject = part("subject")
+            if subject.utf8.contains(0x0A) {  // a subject is one line: join the template's lines
+                subject = subject.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            }
             content = .email(subject: subject, text: part("text"), html: part("html"))
         case .fax:
             var lines = part("body").split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
@@ -129,6 +133,32 @@ enum TemplateSlot: Hashable, Sendable {
     case expiryTime, expiryDate
     /// One of the direct message's own variables.
     case message(String)
+
+    /// Position in ``RenderMemo`` (message variables are looked up in the message each time).
+    var ordinal: Int? {
+        switch self {
+        case .customerName: 0
+        case .bankName: 1
+        case .date: 2
+        case .dateNumeric: 3
+        case .time: 4
+        case .account: 5
+        case .direction: 6
+        case .kind: 7
+        case .amount: 8
+        case .balance: 9
+        case .currency: 10
+        case .description: 11
+        case .counterparty: 12
+        case .origin: 13
+        case .valueDate: 14
+        case .expiryTime: 15
+        case .expiryDate: 16
+        case .message: nil
+        }
+    }
+
+    static let ordinalCount = 17
 
     init(_ name: String) {
         switch name {

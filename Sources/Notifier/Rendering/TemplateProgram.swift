@@ -85,40 +85,36 @@ struct TemplateProgram: Sendable {
         self.nodes = nodes
     }
 
-    /// Renders with values from `scope`.
-    func render(_ scope: borrowing RenderScope) -> String {
+    /// Renders with values from `scope`, computing each value at most once per `memo`.
+    func render(_ scope: borrowing RenderScope, memo: inout RenderMemo) -> String {
         var out = ""
         out.reserveCapacity(256)
-        var sections: [(TemplateSlot, String)] = []
-        render(nodes, scope, &out, &sections)
+        var sections: [String] = []
+        render(nodes, scope, &out, &sections, &memo)
         return out
     }
 
-    private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout String, _ sections: inout [(TemplateSlot, String)]) {
+    private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout String, _ sections: inout [String],
+                        _ memo: inout RenderMemo) {
         for node in nodes {
             switch node {
             case .text(let text):
                 out += text
             case .variable(let slot):
-                if let value = lookup(slot, scope, sections) { append(value, to: &out) }
+                if let value = memo.value(slot, scope) { append(value, to: &out) }
             case .current:
-                if let value = sections.last?.1 { append(value, to: &out) }
+                if let value = sections.last { append(value, to: &out) }
             case .section(let slot, let children, let inverted):
-                let value = lookup(slot, scope, sections)
+                let value = memo.value(slot, scope)
                 if inverted {
-                    if value == nil { render(children, scope, &out, &sections) }
+                    if value == nil { render(children, scope, &out, &sections, &memo) }
                 } else if let value {
-                    sections.append((slot, value))
-                    render(children, scope, &out, &sections)
+                    sections.append(value)
+                    render(children, scope, &out, &sections, &memo)
                     sections.removeLast()
                 }
             }
         }
-    }
-
-    private func lookup(_ slot: TemplateSlot, _ scope: borrowing RenderScope, _ sections: [(TemplateSlot, String)]) -> String? {
-        for (open, value) in sections.reversed() where open == slot { return value }
-        return scope.value(slot)
     }
 
     private func append(_ value: String, to out: inout String) {
@@ -159,5 +155,25 @@ extension String {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// Values already computed during one render, shared by the parts of a message (an email's
+/// subject, text and HTML all show the amount; it is formatted once).
+struct RenderMemo {
+    private var values: [String?] = []
+    private var known: UInt32 = 0
+
+    init() {}
+
+    mutating func value(_ slot: TemplateSlot, _ scope: borrowing RenderScope) -> String? {
+        guard let index = slot.ordinal else { return scope.value(slot) }
+        let bit = UInt32(1) << UInt32(index)
+        if known & bit != 0 { return values[index] }
+        let v = scope.value(slot)
+        if values.isEmpty { values = Array(repeating: nil, count: TemplateSlot.ordinalCount) }
+        values[index] = v
+        known |= bit
+        return v
     }
 }
