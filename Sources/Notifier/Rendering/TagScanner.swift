@@ -21,10 +21,21 @@ enum TagScanner {
         var message: String
     }
 
+    /// Sections opened and never closed, with the line of their opening tag.
+    static func unclosedSections(_ text: String, firstLine: Int) -> [(name: String, line: Int)] {
+        scanAll(text, firstLine: firstLine).unclosed
+    }
+
     static func scan(_ text: String, firstLine: Int) -> (uses: [Use], problems: [Problem]) {
+        let all = scanAll(text, firstLine: firstLine)
+        return (all.uses, all.problems)
+    }
+
+    private static func scanAll(_ text: String, firstLine: Int) -> (uses: [Use], problems: [Problem], unclosed: [(name: String, line: Int)]) {
         var uses: [Use] = []
         var problems: [Problem] = []
         var sections: [String] = []
+        var openLines: [Int] = []
         let bytes = Array(text.utf8)
         var line = firstLine
         var i = 0
@@ -67,8 +78,12 @@ enum TagScanner {
                     uses.append(Use(name: name, line: tagLine, insideSection: !sections.isEmpty, guarded: true))
                 }
                 sections.append(name)
+                openLines.append(tagLine)
             case 0x2F:  // /
-                if let index = sections.lastIndex(of: name) { sections.removeSubrange(index...) }
+                if let index = sections.lastIndex(of: name) {
+                    sections.removeSubrange(index...)
+                    openLines.removeSubrange(index...)
+                }
             default:
                 if let problem = nameProblem(name) {
                     problems.append(Problem(line: tagLine, message: problem))
@@ -78,7 +93,7 @@ enum TagScanner {
             }
             i = end
         }
-        return (uses, problems)
+        return (uses, problems, Array(zip(sections, openLines)).map { (name: $0.0, line: $0.1) })
     }
 
     private static func nameProblem(_ name: String) -> String? {

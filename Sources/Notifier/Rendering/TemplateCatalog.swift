@@ -267,6 +267,15 @@ struct TemplateSource {
             do {
                 parts[part.name] = try MustacheTemplate(string: pragma + partText)
             } catch let error as MustacheTemplate.ParserError {
+                if case MustacheTemplate.Error.expectedSectionEnd = error.error {
+                    let unclosed = TagScanner.unclosedSections(partText, firstLine: firstLine)
+                    if !unclosed.isEmpty {
+                        for section in unclosed {
+                            problems.append("\(path):\(section.line): section {{#\(section.name)}} is never closed; add {{/\(section.name)}} where it should end")
+                        }
+                        continue
+                    }
+                }
                 let line = firstLine + max(0, error.context.lineNumber - 1 - part.content.pragmaLines)
                 problems.append("\(path):\(line): \(Self.explain(error.error)) (column \(error.context.columnNumber))")
                 continue
