@@ -113,6 +113,10 @@ import Testing
         let late = Timestamp(milliseconds: Int64(JalaliDate.days(fromCivil: 2026, 3, 20)) * 86_400_000 + 23 * 3_600_000)
         let local = LocalFormatting.localDayAndMinute(late, offsetSeconds: 12_600)
         #expect(local.day == nowruz && local.minute == 150)
+        // A corrupt far-future instant still formats (Gregorian ISO, isolated) instead of trapping.
+        let far = JalaliDate.days(fromCivil: 9000, 1, 2)
+        #expect(LocalFormatting.date(daysSinceEpoch: far, .fa) == "\u{2066}9000-01-02\u{2069}")
+        #expect(LocalFormatting.date(daysSinceEpoch: far, .en) == "2 Jan 9000")
         // Before 1970, floor division keeps the right day.
         let before = LocalFormatting.localDayAndMinute(Timestamp(milliseconds: -1), offsetSeconds: 0)
         #expect(before.day == -1 && before.minute == 1439)

@@ -139,6 +139,17 @@ import Testing
         #expect(p.count == expectedPrefixes.count, "\(p)")
     }
 
+    @Test func windowsLineEndsAreNormalised() throws {
+        let dir = try TemplateDirectory([
+            "sms/debit.fa.mustache": "{{bank_name}}\r\n{{#balance}}\r\n{{balance}}\r\n{{/balance}}\r\n",
+            "sms/debit.en.mustache": "{{bank_name}}\r\n{{#balance}}\r\n{{balance}}\r\n{{/balance}}\r\n",
+        ])
+        defer { dir.remove() }
+        let renderer = MessageRenderer(catalog: try TemplateCatalog.load(directory: dir.path))
+        #expect(try renderer.render(RenderingFixtures.debit, for: RenderingFixtures.sara, channel: .sms)
+                == .sms(text: "Chapar Bank\n48,730,000 IRR", encoding: "gsm7", segments: 1))
+    }
+
     @Test func missingDirectory() {
         #expect(throws: NotifierError.self) { try TemplateCatalog.load(directory: "/nonexistent/chapar-templates") }
     }

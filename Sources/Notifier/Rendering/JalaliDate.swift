@@ -19,6 +19,9 @@ public struct JalaliDate: Hashable, Sendable, CustomStringConvertible {
     /// The Gregorian years this type converts (inclusive).
     public static let supportedGregorianYears = 561...3797
 
+    /// The same range as days since 1970-01-01 (1 Jan 600 to 31 Dec 3700, with margin).
+    public static let supportedDays = days(fromCivil: 600, 1, 1)...days(fromCivil: 3700, 12, 31)
+
     /// Persian month names, Farvardin first.
     public static let persianMonthNames = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
                                            "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"]

@@ -116,8 +116,11 @@ public enum LocalFormatting {
     private static let englishMonths = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// The long date of a local day: `۱ فروردین ۱۴۰۵` (Jalali, fa) or `21 Mar 2026` (en).
+    /// Days outside ``JalaliDate/supportedDays`` (only a corrupt timestamp gets there) are shown
+    /// as an isolated ISO Gregorian date in `fa` rather than stopping the notifier.
     public static func date(daysSinceEpoch days: Int, _ language: Language) -> String {
-        ByteWriter.build(capacity: 64) { w in
+        if language == .fa && !JalaliDate.supportedDays.contains(days) { return isolated(numericDate(daysSinceEpoch: days, .en), .fa) }
+        return ByteWriter.build(capacity: 64) { w in
             switch language {
             case .fa:
                 let j = JalaliDate(daysSinceEpoch: days)
@@ -139,7 +142,8 @@ public enum LocalFormatting {
 
     /// The numeric date of a local day: `۱۴۰۵/۰۱/۰۱` (Jalali, fa) or `2026-03-21` (en).
     public static func numericDate(daysSinceEpoch days: Int, _ language: Language) -> String {
-        ByteWriter.build(capacity: 64) { w in
+        if language == .fa && !JalaliDate.supportedDays.contains(days) { return isolated(numericDate(daysSinceEpoch: days, .en), .fa) }
+        return ByteWriter.build(capacity: 64) { w in
             switch language {
             case .fa:
                 let j = JalaliDate(daysSinceEpoch: days)

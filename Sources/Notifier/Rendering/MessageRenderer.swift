@@ -16,11 +16,15 @@ public struct RenderOutcome: Hashable, Sendable {
 ///
 /// Stateless apart from a bounded cache of time-zone offsets, and safe to share between tasks.
 public struct MessageRenderer: Sendable {
+    /// The templates, validated when they were loaded.
     public let catalog: TemplateCatalog
+    /// SMS limit, bank names, IM format.
     public let configuration: RenderConfiguration
     private let zones: ZoneOffsets
     private let maxSegments: Int
 
+    /// A renderer over `catalog`. An out-of-range SMS limit is clamped to 1…255 here; call
+    /// ``RenderConfiguration/validate()`` where configuration is read to report it instead.
     public init(catalog: TemplateCatalog, configuration: RenderConfiguration = RenderConfiguration()) {
         self.catalog = catalog
         self.configuration = configuration

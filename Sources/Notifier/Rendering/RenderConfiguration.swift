@@ -13,6 +13,7 @@ public struct RenderConfiguration: Sendable {
     /// The default bank names.
     public static let defaultBankName: [Language: String] = [.fa: "بانک چاپار", .en: "Chapar Bank"]
 
+    /// Settings with the documented defaults: 4 SMS segments, the default bank names, markdown IM.
     public init(smsMaxSegments: Int = 4, bankName: [Language: String] = RenderConfiguration.defaultBankName,
                 imFormat: String = "markdown") {
         self.smsMaxSegments = smsMaxSegments

@@ -12,6 +12,7 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
     /// How many SMS parts the gateway will send (1 for an empty text).
     public let segments: Int
 
+    /// `gsm7, 97 units, 1 segment(s)`.
     public var description: String { "\(name), \(units) units, \(segments) segment(s)" }
 
     /// Measures `text` in one pass over its scalars, packing GSM-7 and UCS-2 parts side by side.

@@ -82,10 +82,12 @@ public struct TemplateCatalog: Sendable {
                     problems.append("\(filePath):1: cannot be read; check its permissions")
                     continue
                 }
-                guard let text = String(validating: data, as: UTF8.self) else {
+                guard let raw = String(validating: data, as: UTF8.self) else {
                     problems.append("\(filePath):1: is not valid UTF-8; save it as UTF-8")
                     continue
                 }
+                // Windows line ends would reach SMS and email as CR LF; one newline form everywhere.
+                let text = raw.contains("\r\n") ? raw.replacingOccurrences(of: "\r\n", with: "\n") : raw
                 let source = TemplateSource(path: filePath, channel: channel, name: name, language: language, text: text)
                 switch source.compile() {
                 case .success(let compiled):
