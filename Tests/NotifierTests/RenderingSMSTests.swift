@@ -93,3 +93,35 @@ import Testing
         #expect(outcome.notes.first?.contains("SMS shortened from 7 to 2 segment(s)") == true, "\(outcome.notes)")
     }
 }
+
+/// Seeded: whatever the text, truncation fits the limit, keeps a prefix, and ends with the ellipsis.
+@Suite struct RenderingSMSTruncationProperty {
+    @Test func randomTextsFit() {
+        var seed: UInt64 = 0xC4A9_A5
+        print("RenderingSMSTruncationProperty.randomTextsFit seed=\(seed)")
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(bound))
+        }
+        let alphabets: [[String]] = [
+            ["a", "b", "c", " ", " ", "1", ".", "€", "[", "é"],
+            ["س", "ل", "ا", "م", " ", " ", "۱", "٬"],
+            ["a", "س", "😀", " ", "€", "\u{2066}", "\u{2069}", "b"],
+        ]
+        for _ in 0..<300 {
+            let alphabet = alphabets[next(alphabets.count)]
+            let text = String((0..<(1 + next(900))).map { _ in Character(alphabet[next(alphabet.count)]) })
+            let limit = 1 + next(4)
+            let (result, encoding, truncated) = SMSTruncation.truncate(text, maxSegments: limit)
+            #expect(encoding.segments <= limit, "\(text.count) chars, limit \(limit)")
+            #expect(encoding == SMSEncoding(measuring: result))
+            if truncated {
+                let ellipsis = result.hasSuffix("...") && encoding.name == "gsm7" ? "..." : "…"
+                #expect(result.hasSuffix(ellipsis))
+                #expect(text.hasPrefix(String(result.dropLast(ellipsis.count))))
+            } else {
+                #expect(result == text)
+            }
+        }
+    }
+}
