@@ -80,27 +80,27 @@ import Testing
         Golden(label: "im credit en", event: f.credit, customer: f.sara, channel: .im, expected: .im(
             text: "*Chapar Bank*\nCredit 12\\.50 EUR to account \\*\\*\\*\\*0001\n21 Mar 2026 10:00", format: "markdown")),
 
-        // ---- salary: a bank kind without its own template, so `transaction` renders it
+        // ---- salary: a bank kind without its own template, so `transaction` renders it; `kind` is its name
         Golden(label: "sms transaction fa", event: f.salary, customer: f.maryam, channel: .sms, expected: .sms(
-            text: "بانک چاپار\nواریز (\(L)salary\(P)) ۳۵۰٬۰۰۰٬۰۰۰ ریال\nحساب \(acctFa)\n\(faWhen)\nمانده ۳۹۸٬۷۳۰٬۰۰۰ ریال", encoding: "ucs2", segments: 2)),
+            text: "بانک چاپار\nواریز (حقوق) ۳۵۰٬۰۰۰٬۰۰۰ ریال\nحساب \(acctFa)\n\(faWhen)\nمانده ۳۹۸٬۷۳۰٬۰۰۰ ریال", encoding: "ucs2", segments: 2)),
         Golden(label: "sms transaction en", event: f.salary, customer: f.sara, channel: .sms, expected: .sms(
             text: "Chapar Bank: salary (credit) 350,000,000 IRR\nAccount ****0001\n21 Mar 2026 10:00\nBalance 398,730,000 IRR", encoding: "gsm7", segments: 1)),
         Golden(label: "email transaction fa", event: f.salary, customer: f.maryam, channel: .email, expected: .email(
-            subject: "تراکنش \(L)salary\(P) در حساب \(acctFa)",
-            text: "مریم احمدی گرامی،\nتراکنش \(L)salary\(P) (واریز) به مبلغ ۳۵۰٬۰۰۰٬۰۰۰ ریال در حساب \(acctFa) ثبت شد.\nتاریخ: \(faWhen)\nمانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال\nبانک چاپار",
-            html: faHead + "<p>مریم احمدی گرامی،</p>\n<p>تراکنش \(L)salary\(P) (واریز) به مبلغ <strong>۳۵۰٬۰۰۰٬۰۰۰ ریال</strong> در حساب \(acctFa) ثبت شد.</p>\n<p>تاریخ: \(faWhen)</p>\n<p>مانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال</p>\n<p>بانک چاپار</p>" + tail)),
+            subject: "تراکنش حقوق در حساب \(acctFa)",
+            text: "مریم احمدی گرامی،\nتراکنش حقوق (واریز) به مبلغ ۳۵۰٬۰۰۰٬۰۰۰ ریال در حساب \(acctFa) ثبت شد.\nتاریخ: \(faWhen)\nمانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال\nبانک چاپار",
+            html: faHead + "<p>مریم احمدی گرامی،</p>\n<p>تراکنش حقوق (واریز) به مبلغ <strong>۳۵۰٬۰۰۰٬۰۰۰ ریال</strong> در حساب \(acctFa) ثبت شد.</p>\n<p>تاریخ: \(faWhen)</p>\n<p>مانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال</p>\n<p>بانک چاپار</p>" + tail)),
         Golden(label: "email transaction en", event: f.salary, customer: f.sara, channel: .email, expected: .email(
             subject: "salary transaction on account ****0001",
             text: "Dear Sara Ahmadi,\nA salary transaction (credit) of 350,000,000 IRR was booked on account ****0001.\nDate: 21 Mar 2026 10:00\nBalance: 398,730,000 IRR\nChapar Bank",
             html: enHead + "<p>Dear Sara Ahmadi,</p>\n<p>A salary transaction (credit) of <strong>350,000,000 IRR</strong> was booked on account ****0001.</p>\n<p>Date: 21 Mar 2026 10:00</p>\n<p>Balance: 398,730,000 IRR</p>\n<p>Chapar Bank</p>" + tail)),
         Golden(label: "fax transaction fa", event: f.salary, customer: f.maryam, channel: .fax, expected: .fax(
             title: "بانک چاپار — اعلان تراکنش",
-            lines: ["مریم احمدی گرامی،", "تراکنش \(L)salary\(P) (واریز) به مبلغ ۳۵۰٬۰۰۰٬۰۰۰ ریال در حساب \(acctFa) ثبت شد.", "تاریخ: \(faWhen)", "مانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال"])),
+            lines: ["مریم احمدی گرامی،", "تراکنش حقوق (واریز) به مبلغ ۳۵۰٬۰۰۰٬۰۰۰ ریال در حساب \(acctFa) ثبت شد.", "تاریخ: \(faWhen)", "مانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال"])),
         Golden(label: "fax transaction en", event: f.salary, customer: f.sara, channel: .fax, expected: .fax(
             title: "Chapar Bank — Transaction advice",
             lines: ["Dear Sara Ahmadi,", "A salary transaction (credit) of 350,000,000 IRR was booked on account ****0001.", "Date: 21 Mar 2026 10:00", "Balance: 398,730,000 IRR"])),
         Golden(label: "im transaction fa", event: f.salary, customer: f.maryam, channel: .im, expected: .im(
-            text: "*بانک چاپار*\nواریز \\(\(L)salary\(P)\\) ۳۵۰٬۰۰۰٬۰۰۰ ریال، حساب \(L)\\*\\*\\*\\*0001\(P)\n\(faWhen)\nمانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال", format: "markdown")),
+            text: "*بانک چاپار*\nواریز \\(حقوق\\) ۳۵۰٬۰۰۰٬۰۰۰ ریال، حساب \(L)\\*\\*\\*\\*0001\(P)\n\(faWhen)\nمانده: ۳۹۸٬۷۳۰٬۰۰۰ ریال", format: "markdown")),
         Golden(label: "im transaction en", event: f.salary, customer: f.sara, channel: .im, expected: .im(
             text: "*Chapar Bank*\nsalary \\(credit\\) 350,000,000 IRR, account \\*\\*\\*\\*0001\n21 Mar 2026 10:00\nBalance: 398,730,000 IRR", format: "markdown")),
     ]

@@ -79,6 +79,7 @@ public struct MessageRenderer: Sendable {
         }
         let scope = RenderScope(event: event, customer: customer, language: customer.language,
                                 bankName: configuration.bankName[customer.language] ?? "",
+                                kindNames: configuration.kindNames,
                                 local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
                                 offsetSeconds: offset)
         if let reference { reference(scope, template) }
@@ -196,6 +197,7 @@ struct RenderScope: MustacheParent {
     let customer: CustomerProfile
     let language: Language
     let bankName: String
+    let kindNames: [String: [Language: String]]
     let local: (day: Int, minute: Int)
     let offsetSeconds: Int
 
@@ -229,7 +231,7 @@ struct RenderScope: MustacheParent {
             case (.debit, .en): return "debit"
             case (.credit, .en): return "credit"
             }
-        case .kind: return LocalFormatting.isolated(t.kind.rawValue, language)
+        case .kind: return kindNames[t.kind.rawValue]?[language] ?? LocalFormatting.isolated(t.kind.rawValue, language)
         case .amount: return LocalFormatting.money(t.amount, language)
         case .balance: return t.balanceAfter.map { LocalFormatting.money($0, language) }
         case .currency: return LocalFormatting.currencyName(t.amount.currency, language)

@@ -9,16 +9,32 @@ public struct RenderConfiguration: Sendable {
     public var bankName: [Language: String]
     /// The `format` of IM messages (default `markdown`; variables are escaped for it).
     public var imFormat: String
+    /// Display names of event kinds per language, the `kind` variable (defaults in
+    /// ``defaultKindNames``). A kind without a name shows as its identifier (isolated in `fa`).
+    public var kindNames: [String: [Language: String]]
+
+    /// Names for the kinds banks commonly send.
+    public static let defaultKindNames: [String: [Language: String]] = [
+        "debit": [.fa: "برداشت", .en: "debit"],
+        "credit": [.fa: "واریز", .en: "credit"],
+        "salary": [.fa: "حقوق", .en: "salary"],
+        "fee": [.fa: "کارمزد", .en: "fee"],
+        "transfer": [.fa: "انتقال", .en: "transfer"],
+        "interest": [.fa: "سود", .en: "interest"],
+        "loan": [.fa: "قسط وام", .en: "loan instalment"],
+    ]
 
     /// The default bank names.
     public static let defaultBankName: [Language: String] = [.fa: "بانک چاپار", .en: "Chapar Bank"]
 
-    /// Settings with the documented defaults: 4 SMS segments, the default bank names, markdown IM.
+    /// Settings with the documented defaults: 4 SMS segments, the default bank and kind names,
+    /// markdown IM.
     public init(smsMaxSegments: Int = 4, bankName: [Language: String] = RenderConfiguration.defaultBankName,
-                imFormat: String = "markdown") {
+                imFormat: String = "markdown", kindNames: [String: [Language: String]] = RenderConfiguration.defaultKindNames) {
         self.smsMaxSegments = smsMaxSegments
         self.bankName = bankName
         self.imFormat = imFormat
+        self.kindNames = kindNames
     }
 
     /// Checks the settings; call it where configuration is read, to fail at startup.
