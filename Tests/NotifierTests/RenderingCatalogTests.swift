@@ -231,6 +231,16 @@ import Testing
         #expect(!html.contains("<order"))
     }
 
+    @Test func latinCustomerNameIsIsolatedInPersian() throws {
+        var sam = f.maryam
+        sam.name = "Sam Rahimi"
+        guard case .fax(_, let lines)? = try f.renderer.render(f.birthday, for: sam, channel: .fax) else {
+            Issue.record("no fax")
+            return
+        }
+        #expect(lines.first == "\u{2066}Sam Rahimi\u{2069} عزیز،")
+    }
+
     @Test func persianOutputHasIsolatesAndPersianDigits() throws {
         guard case .sms(let text, let encoding, _)? = try f.renderer.render(f.debit, for: f.maryam, channel: .sms) else {
             Issue.record("no sms")

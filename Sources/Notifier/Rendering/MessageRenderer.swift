@@ -206,7 +206,7 @@ struct RenderScope: MustacheParent {
 
     func value(_ slot: TemplateSlot) -> String? {
         switch slot {
-        case .customerName: return nonEmpty(customer.name)
+        case .customerName: return nonEmpty(customer.name).map { LocalFormatting.isolatedLatinRuns($0, language) }
         case .bankName: return nonEmpty(bankName)
         case .date: return LocalFormatting.date(daysSinceEpoch: local.day, language)
         case .dateNumeric: return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)

@@ -53,7 +53,13 @@ public struct TemplateCatalog: Sendable {
         var problems: [String] = []
         var catalog = TemplateCatalog()
         var filesByName: [NameKey: [Language: String]] = [:]
-        let entries = ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted()
+        func list(_ path: String) -> [String] {
+            do { return try fm.contentsOfDirectory(atPath: path).sorted() } catch {
+                problems.append("\(path):1: cannot be listed (\(error.localizedDescription)); check its permissions")
+                return []
+            }
+        }
+        let entries = list(root)
         for entry in entries where !entry.hasPrefix(".") {
             let path = root + "/" + entry
             guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
@@ -61,7 +67,7 @@ public struct TemplateCatalog: Sendable {
                 problems.append("\(path):1: '\(entry)' is not a channel directory; name it sms, email, fax or im, or move it out of \(root)")
                 continue
             }
-            let files = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            let files = list(path)
             for file in files where !file.hasPrefix(".") {
                 let filePath = path + "/" + file
                 let pieces = file.split(separator: ".", omittingEmptySubsequences: false)
