@@ -281,3 +281,24 @@ import Testing
     }
 }
 
+
+/// One renderer shared by concurrent tasks gives the same results as serial rendering.
+@Suite struct RenderingConcurrency {
+    @Test func sharedRendererIsConsistentAcrossTasks() async throws {
+        let renderer = MessageRenderer(catalog: RenderingFixtures.shipped)
+        let customers = [RenderingFixtures.maryam, RenderingFixtures.sara]
+        let expected = try customers.map { try renderer.render(RenderingFixtures.debit, for: $0, channel: .email) }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    for i in 0..<500 {
+                        let c = (task + i) % 2
+                        guard try renderer.render(RenderingFixtures.debit, for: customers[c], channel: .email) == expected[c] else { return false }
+                    }
+                    return true
+                }
+            }
+            for try await consistent in group { #expect(consistent) }
+        }
+    }
+}
