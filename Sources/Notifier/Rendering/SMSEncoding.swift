@@ -93,10 +93,9 @@ enum SMSTruncation {
         let capacity = full.name == "gsm7" ? (maxSegments == 1 ? 160 : 153 * maxSegments)
                                            : (maxSegments == 1 ? 70 : 67 * maxSegments)
         let characters = Array(text)
-        // Binary search the longest character prefix whose truncated form fits.
-        var low = 0, high = characters.count
-        var upper = min(characters.count, capacity)
-        high = upper
+        // Binary search the longest character prefix whose truncated form fits (the measure is
+        // monotonic in the prefix length; a character takes at least one unit, hence the bound).
+        var low = 0, high = min(characters.count, capacity)
         while low < high {
             let mid = (low + high + 1) / 2
             if SMSEncoding(measuring: String(characters[0..<mid]) + ellipsis).segments <= maxSegments {
@@ -105,7 +104,7 @@ enum SMSTruncation {
                 high = mid - 1
             }
         }
-        upper = low
+        let upper = low
         // Back off to the last whitespace unless that throws away more than a third of the room.
         var cut = upper
         while cut > 0 && !characters[cut - 1].isWhitespace && !characters[cut].isWhitespace { cut -= 1 }

@@ -359,7 +359,3 @@ struct TemplateProblems: Error {
     var messages: [String]
     init(_ messages: [String]) { self.messages = messages }
 }
-
-extension Result where Failure == TemplateProblems {
-    var problems: [String] { if case .failure(let p) = self { p.messages } else { [] } }
-}
