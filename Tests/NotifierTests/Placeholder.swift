@@ -1,6 +1,0 @@
-import Testing
-@testable import Notifier
-
-@Suite struct NotifierModulePlaceholder {
-    @Test func moduleLinks() {}
-}
