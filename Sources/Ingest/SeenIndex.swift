@@ -1,0 +1,266 @@
+public import ChaparModels
+import Foundation
+import GRDB
+
+/// The first 16 bytes of SHA-256 over an event id: what the dedupe index stores (2^-64 collision
+/// odds at a billion ids, a fixed 16 bytes whatever the id length).
+public struct Fingerprint: Hashable, Sendable {
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(_ id: EventID) {
+        let digest = SHA256.hash(Array(id.rawValue.utf8))
+        var h: UInt64 = 0, l: UInt64 = 0
+        for k in 0..<8 { h = h << 8 | UInt64(digest[k]) }
+        for k in 8..<16 { l = l << 8 | UInt64(digest[k]) }
+        high = h
+        low = l
+    }
+
+    init(bytes: some Collection<UInt8>) {
+        var h: UInt64 = 0, l: UInt64 = 0
+        for (k, b) in bytes.prefix(16).enumerated() {
+            if k < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+        }
+        high = h
+        low = l
+    }
+
+    /// Big-endian bytes, the stored form.
+    var data: Data {
+        var d = Data(count: 16)
+        d.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        return d
+    }
+}
+
+/// The durable set of event ids already in the log, for deduplication: SQLite at
+/// `<data-dir>/ingest/seen.sqlite`.
+///
+/// The index is *derived from the log*: `seen(fp)` holds the fingerprints of appended events and
+/// `checkpoint(topic, partition, next_offset)` says up to where each partition has been indexed.
+/// Ids and checkpoints are written in one SQLite transaction after the log append is durable. On
+/// open, ``catchUp(from:topics:)`` reads every partition from its checkpoint to the end and indexes
+/// the `chapar.id` header of each record, so a crash between the append and the index commit (or
+/// records appended by another producer) never lets a re-ingest append anything twice.
+///
+/// Because the log is the source of truth, SQLite runs with `synchronous=NORMAL` in WAL mode: a
+/// power loss may roll back the last index transactions, but ids and checkpoint roll back together
+/// and the next catch-up re-indexes them.
+public final class SeenIndex: Sendable {
+    private let db: DatabaseQueue
+    public let path: String
+
+    /// How many fingerprints go into one `IN (…)` lookup or multi-row insert.
+    static let chunk = 500
+
+    /// Opens (creating if needed) the index at `path`. Does not catch up; call ``catchUp(from:topics:)``.
+    public init(path: String) throws(IngestError) {
+        self.path = path
+        do {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            var config = Configuration()
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: "PRAGMA cache_size = -16000")  // 16 MB: bounded memory whatever the index size
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            }
+            db = try DatabaseQueue(path: path, configuration: config)
+            _ = try db.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1 seen ids and log checkpoints") { db in
+                try db.execute(sql: """
+                    CREATE TABLE seen (fp BLOB NOT NULL PRIMARY KEY CHECK (length(fp) = 16)) WITHOUT ROWID;
+                    CREATE TABLE checkpoint (
+                        topic TEXT NOT NULL,
+                        partition INTEGER NOT NULL CHECK (partition >= 0),
+                        next_offset INTEGER NOT NULL CHECK (next_offset >= 0),
+                        PRIMARY KEY (topic, partition)
+                    ) WITHOUT ROWID;
+                    """)
+            }
+            try migrator.migrate(db)
+        } catch {
+            throw IngestError(.storage, "cannot open the dedupe index \(path): \(error); if it is damaged, delete it (it is rebuilt from the log on the next ingest)")
+        }
+    }
+
+    /// Which of `fingerprints` are already in the index.
+    public func contains(_ fingerprints: [Fingerprint]) async throws(IngestError) -> Set<Fingerprint> {
+        if fingerprints.isEmpty { return [] }
+        do {
+            return try await db.read { db in
+                var found = Set<Fingerprint>()
+                var start = 0
+                while start < fingerprints.count {
+                    let end = min(start + Self.chunk, fingerprints.count)
+                    let sql = end - start == Self.chunk ? Self.lookupSQL : Self.lookupSQL(count: end - start)
+                    let statement = try db.cachedStatement(sql: sql)
+                    let args = StatementArguments(fingerprints[start..<end].map(\.data))
+                    let rows = try Data.fetchCursor(statement, arguments: args)
+                    while let d = try rows.next() { found.insert(Fingerprint(bytes: d)) }
+                    start = end
+                }
+                return found
+            }
+        } catch {
+            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+        }
+    }
+
+    /// Where one append landed in one partition, for the checkpoint.
+    public struct AppendedRange: Sendable {
+        public var topicPartition: TopicPartition
+        public var first: Offset
+        public var last: Offset
+        public var count: Int
+        public init(topicPartition: TopicPartition, first: Offset, last: Offset, count: Int) {
+            self.topicPartition = topicPartition
+            self.first = first
+            self.last = last
+            self.count = count
+        }
+    }
+
+    /// Records appended ids and, in the same transaction, advances each partition's checkpoint past
+    /// `ranges` when they start exactly at the checkpoint and are contiguous (nobody else appended
+    /// in between). Otherwise the checkpoint stays and the next ``catchUp(from:topics:)`` indexes the gap.
+    public func record(_ fingerprints: [Fingerprint], ranges: [AppendedRange]) async throws(IngestError) {
+        do {
+            try await db.write { db in
+                try Self.insert(fingerprints, db)
+                for r in ranges {
+                    let current = try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?",
+                                                     arguments: [r.topicPartition.topic.rawValue, r.topicPartition.partition.rawValue]) ?? 0
+                    if current == r.first.rawValue && r.last.rawValue - r.first.rawValue + 1 == Int64(r.count) {
+                        try Self.setCheckpoint(r.topicPartition, r.last.rawValue + 1, db)
+                    }
+                }
+            }
+        } catch {
+            throw IngestError(.storage, "cannot write the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
+        }
+    }
+
+    /// Indexes every record of `topics` after each partition's checkpoint; returns how many records it read.
+    @discardableResult
+    public func catchUp(from log: any MessageLog, topics: [TopicName] = [Topics.transactions, Topics.messages]) async throws(IngestError) -> Int {
+        var scanned = 0
+        for topic in topics {
+            let description: TopicDescription
+            do {
+                description = try await log.describeTopic(topic)
+            } catch let e as LogError where e.code == .unknownTopic {
+                continue
+            } catch {
+                throw IngestError(.storage, "cannot read topic \(topic) to update the dedupe index: \(error)")
+            }
+            for p in description.partitions {
+                let tp = TopicPartition(topic, p.partition)
+                var from = try await checkpoint(tp)
+                if from > p.endOffset.rawValue {
+                    // The log is shorter than what was indexed (restored from an older backup): index
+                    // entries stay (they only suppress re-appends) and indexing restarts at the end.
+                    try await setCheckpoint(tp, p.endOffset.rawValue)
+                    continue
+                }
+                from = max(from, p.startOffset.rawValue)
+                while from < p.endOffset.rawValue {
+                    let result: FetchResult
+                    do {
+                        result = try await log.fetch(topic, partition: p.partition, from: Offset(from),
+                                                     limits: FetchLimits(maxRecords: 20_000, maxBytes: 8 << 20))
+                    } catch {
+                        throw IngestError(.storage, "cannot read \(tp) to update the dedupe index: \(error)")
+                    }
+                    if result.records.isEmpty { break }
+                    var fps: [Fingerprint] = []
+                    fps.reserveCapacity(result.records.count)
+                    for r in result.records {
+                        if let id = EventCodec.eventID(r), let eid = try? EventID(id) { fps.append(Fingerprint(eid)) }
+                    }
+                    let next = result.nextOffset.rawValue
+                    let found = fps
+                    do {
+                        try await db.write { db in
+                            try Self.insert(found, db)
+                            try Self.setCheckpoint(tp, next, db)
+                        }
+                    } catch {
+                        throw IngestError(.storage, "cannot write the dedupe index \(path): \(error)")
+                    }
+                    scanned += result.records.count
+                    from = next
+                }
+            }
+        }
+        return scanned
+    }
+
+    /// The next offset not yet indexed in `tp` (0 when never indexed).
+    public func checkpoint(_ tp: TopicPartition) async throws(IngestError) -> Int64 {
+        do {
+            return try await db.read { db in
+                try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?",
+                                   arguments: [tp.topic.rawValue, tp.partition.rawValue]) ?? 0
+            }
+        } catch {
+            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+        }
+    }
+
+    /// Overwrites a checkpoint. Used by catch-up and by tests that simulate a crash before the index commit.
+    package func setCheckpoint(_ tp: TopicPartition, _ next: Int64) async throws(IngestError) {
+        do {
+            try await db.write { db in try Self.setCheckpoint(tp, next, db) }
+        } catch {
+            throw IngestError(.storage, "cannot write the dedupe index \(path): \(error)")
+        }
+    }
+
+    /// Removes fingerprints (tests: simulate an index commit that never happened).
+    package func forget(_ fingerprints: [Fingerprint]) async throws {
+        try await db.write { db in
+            for f in fingerprints { try db.execute(sql: "DELETE FROM seen WHERE fp = ?", arguments: [f.data]) }
+        }
+    }
+
+    /// Number of fingerprints stored.
+    public func count() async throws(IngestError) -> Int {
+        do {
+            return try await db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seen") ?? 0 }
+        } catch {
+            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+        }
+    }
+
+    private static func setCheckpoint(_ tp: TopicPartition, _ next: Int64, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO checkpoint (topic, partition, next_offset) VALUES (?, ?, ?)",
+                       arguments: [tp.topic.rawValue, tp.partition.rawValue, next])
+    }
+
+    private static func insert(_ fingerprints: [Fingerprint], _ db: Database) throws {
+        var start = 0
+        while start < fingerprints.count {
+            let end = min(start + chunk, fingerprints.count)
+            let sql = end - start == chunk ? insertSQL : insertSQL(count: end - start)
+            let statement = try db.cachedStatement(sql: sql)
+            try statement.execute(arguments: StatementArguments(fingerprints[start..<end].map(\.data)))
+            start = end
+        }
+    }
+
+    private static let lookupSQL = lookupSQL(count: chunk)
+    private static func lookupSQL(count: Int) -> String {
+        "SELECT fp FROM seen WHERE fp IN (" + Array(repeating: "?", count: count).joined(separator: ",") + ")"
+    }
+
+    private static let insertSQL = insertSQL(count: chunk)
+    private static func insertSQL(count: Int) -> String {
+        "INSERT OR IGNORE INTO seen (fp) VALUES " + Array(repeating: "(?)", count: count).joined(separator: ",")
+    }
+}
