@@ -235,14 +235,13 @@ public final class Ingestor: Sendable {
                 duplicates += 1
                 continue
             }
-            let record = e.record ?? EventCodec.record(e.event)
-            switch e.event {
-            case .transaction:
-                transactions.append(record)
-                transactionFPs.append(e.fingerprint)
-            case .message:
+            guard let record = e.record else { preconditionFailure("append batches are always encoded") }
+            if e.isMessage {
                 messages.append(record)
                 messageFPs.append(e.fingerprint)
+            } else {
+                transactions.append(record)
+                transactionFPs.append(e.fingerprint)
             }
         }
         var appended = 0

@@ -148,6 +148,7 @@ final class LineReader {
     /// Discards the rest of an over-long line without keeping it, up to and including its LF.
     private func skipLongLine() throws(IngestError) -> Line {
         var length = 0
+        var lastByte: UInt8 = 0
         lineNumber += 1
         let number = lineNumber
         while true {
@@ -156,11 +157,14 @@ final class LineReader {
                 if let hit = memchr(base, 0x0A, end - start) {
                     let nl = start + (UnsafeMutableRawPointer(mutating: hit) - UnsafeMutableRawPointer(base))
                     length += nl - start
+                    if nl > start { lastByte = buffer[nl - 1] }
                     bytesConsumed += Int64(nl + 1 - start)
                     start = nl + 1
-                    return .tooLong(number: number, length: length)
+                    // A CRLF line's CR is not part of its length.
+                    return .tooLong(number: number, length: lastByte == 0x0D ? length - 1 : length)
                 }
                 length += end - start
+                lastByte = buffer[end - 1]
                 bytesConsumed += Int64(end - start)
                 start = end
             }

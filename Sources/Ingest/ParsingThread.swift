@@ -24,6 +24,7 @@ final class ParsingThread: Sendable {
 
     private let state = Mutex(State())
     private let slots: DispatchSemaphore
+    static let maxBatchBytes = 1 << 20
 
     /// Starts parsing at once. `encode` decides whether each event is also turned into its record
     /// on the parser thread (not needed for validation-only passes).
@@ -46,15 +47,23 @@ final class ParsingThread: Sendable {
             var batch = Batch()
             batch.events.reserveCapacity(batchSize)
             var produced = 0
+            var bytes = 0
+            let startBytes = progress?.bytesRead ?? 0
             do throws(IngestError) {
-                while produced < batchSize {
+                // A batch ends at `batchSize` entries or about 1 MiB of input or records, whichever
+                // comes first, so long narratives cannot multiply the memory in flight.
+                while produced < batchSize && bytes < Self.maxBatchBytes
+                        && (progress.map { $0.bytesRead - startBytes < Int64(Self.maxBatchBytes) } ?? true) {
                     guard let entry = try box.parser.next() else {
                         batch.isLast = true
                         break
                     }
                     produced += 1
                     switch entry {
-                    case .event(let e): batch.events.append(PreparedEvent(e, encode: encode))
+                    case .event(let e):
+                        let prepared = PreparedEvent(e, encode: encode)
+                        bytes += prepared.record.map { $0.value.count + ($0.key?.count ?? 0) + 64 } ?? 0
+                        batch.events.append(prepared)
                     case .rejected(let r): batch.rejects.append(r)
                     }
                 }
@@ -105,14 +114,15 @@ private final class ParserBox: @unchecked Sendable {
     init(_ parser: consuming any EntryParser) { self.parser = parser }
 }
 
-/// An event with what the pipeline needs to dedupe and append it, computed on the parser thread.
+/// What the pipeline needs to dedupe and append an event, computed on the parser thread. The
+/// event itself is not kept once encoded: the record is all the log needs.
 struct PreparedEvent: Sendable {
-    let event: Event
+    let isMessage: Bool
     let fingerprint: Fingerprint
     let record: ProducerRecord?
 
     init(_ event: Event, encode: Bool) {
-        self.event = event
+        if case .message = event { isMessage = true } else { isMessage = false }
         fingerprint = Fingerprint(event.id)
         record = encode ? EventCodec.record(event) : nil
     }

@@ -156,6 +156,7 @@ struct IngestPlan {
             } catch {
                 progress.finish()
                 if error.code == .storage { storage = error; break }
+                if error.code == .usage { throw error }
                 // The file could not be opened or is not in the format: report and go on with the others.
                 FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
                 failed = true
