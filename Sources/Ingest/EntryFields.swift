@@ -70,6 +70,7 @@ struct EntryBuilder {
     private var times: TimestampParser
     private var occurrences = OccurrenceCounter()
     private var currencies: [String: CurrencyCode] = [:]
+    private var accounts: [String: AccountID] = [:]
 
     init(options: ParserOptions) throws(IngestError) {
         self.options = options
@@ -95,6 +96,15 @@ struct EntryBuilder {
         return v
     }
 
+    /// Accounts repeat a lot (skewed activity), and normalising one allocates: cache them.
+    private mutating func account(_ text: String) throws(InvalidValue) -> AccountID {
+        if let a = accounts[text] { return a }
+        let a = try AccountID(text)
+        if accounts.count >= 50_000 { accounts.removeAll(keepingCapacity: true) }
+        accounts[text] = a
+        return a
+    }
+
     private mutating func currency(_ text: String) throws(InvalidValue) -> CurrencyCode {
         if let c = currencies[text] { return c }
         let c = try KnownCurrencies.parse(text)
@@ -106,8 +116,13 @@ struct EntryBuilder {
         for field in [EntryField.customer, .template, .vars, .expiresAt, .createdAt] where raw.nonEmpty(field) != nil {
             throw InvalidValue(field.name, "only messages have \(field.name); set type to message or leave it empty")
         }
-        let account = try AccountID(try require(raw, .account, for: "transaction"))
-        let direction = try Direction(parsing: try require(raw, .direction, for: "transaction"))
+        let account = try self.account(try require(raw, .account, for: "transaction"))
+        let directionText = try require(raw, .direction, for: "transaction")
+        let direction: Direction = switch directionText {
+        case "debit", "D": .debit
+        case "credit", "C": .credit
+        default: try Direction(parsing: directionText)
+        }
         let currency: CurrencyCode
         if let c = raw.nonEmpty(.currency) {
             currency = try self.currency(c)

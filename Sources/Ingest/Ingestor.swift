@@ -28,12 +28,16 @@ public final class Ingestor: Sendable {
         public var transactionsTopic: TopicConfiguration
         /// Created with this configuration when missing. Default 4 partitions, fsync always.
         public var messagesTopic: TopicConfiguration
+        /// Appends in flight at once; concurrent appends share the log's fsyncs (group commit).
+        public var maxInFlight: Int
         public var logger: Logger
 
         public init(batchSize: Int = 5_000,
                     transactionsTopic: TopicConfiguration = TopicConfiguration(partitions: 8, durability: .always),
                     messagesTopic: TopicConfiguration = TopicConfiguration(partitions: 4, durability: .always),
+                    maxInFlight: Int = 4,
                     logger: Logger = Logger(label: "chapar.ingest")) {
+            self.maxInFlight = maxInFlight
             self.batchSize = batchSize
             self.transactionsTopic = transactionsTopic
             self.messagesTopic = messagesTopic
@@ -188,25 +192,64 @@ public final class Ingestor: Sendable {
         guard let log, let index else { return }
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, encode: true)
-        var topicsReady = Set<TopicName>()
         do {
+            summary = try await gate.run { [summary] () async throws -> Summary in
+                var summary = summary
+                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject, onProgress: onProgress)
+                return summary
+            }
+        } catch let error as IngestError {
+            thread.cancel()
+            throw error
+        } catch {
+            thread.cancel()
+            throw IngestError(.storage, "ingest of \(source.displayName) failed: \(error)")
+        }
+    }
+
+    /// The append loop: up to ``Configuration/maxInFlight`` appends run concurrently so the log's
+    /// group commit shares fsyncs between them; each batch's ids are committed to the index right
+    /// after its own append is durable. Fingerprints of batches still in flight are kept in memory
+    /// so that a later batch never appends them again.
+    private func pipeline(_ thread: ParsingThread, log: any MessageLog, index: SeenIndex, summary: inout Summary, strict: Bool,
+                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws {
+        var topicsReady = Set<TopicName>()
+        let maxInFlight = max(1, configuration.maxInFlight)
+        try await withThrowingTaskGroup(of: Completed.self) { group in
+            var inFlight = 0
+            var pending = Set<Fingerprint>()
+            func reap(_ done: Completed) {
+                inFlight -= 1
+                summary.counts.appended += done.appended
+                pending.subtract(done.fingerprints)
+            }
             while true {
                 let batch = await thread.next()
                 summary.counts.read += batch.events.count + batch.rejects.count
                 summary.counts.rejected += batch.rejects.count
                 batch.rejects.forEach(onReject)
                 if strict && !batch.rejects.isEmpty {
-                    // The file changed between the passes: stop rather than append part of it.
-                    summary.failure = IngestError(.rejected, "\(source.displayName) changed while it was being ingested (entries valid in the first pass are now rejected); appended \(summary.counts.appended) before stopping")
+                    // The file changed between the passes: stop rather than append more of it.
+                    summary.failure = IngestError(.rejected, "\(summary.file) changed while it was being ingested (entries valid in the first pass are now rejected); stopped")
                     thread.cancel()
                     break
                 }
                 if !batch.events.isEmpty {
-                    let (appended, duplicates) = try await gate.run { () async throws(IngestError) -> (Int, Int) in
-                        try await self.appendBatch(batch.events, log: log, index: index, topicsReady: &topicsReady)
+                    let plan = try await Self.plan(batch.events, index: index, pending: pending)
+                    summary.counts.duplicates += plan.duplicates
+                    pending.formUnion(plan.transactionFPs)
+                    pending.formUnion(plan.messageFPs)
+                    for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
+                                                     (Topics.messages, plan.messages, configuration.messagesTopic)]
+                        where !records.isEmpty && !topicsReady.contains(topic) {
+                        try await ensureTopic(topic, config, log)
+                        topicsReady.insert(topic)
                     }
-                    summary.counts.appended += appended
-                    summary.counts.duplicates += duplicates
+                    while inFlight >= maxInFlight, let done = try await group.next() { reap(done) }
+                    inFlight += 1
+                    group.addTask {
+                        try await Self.appendAndRecord(plan, log: log, index: index)
+                    }
                 }
                 summary.counts.bytesRead = batch.bytesRead
                 onProgress(summary.counts)
@@ -215,52 +258,61 @@ public final class Ingestor: Sendable {
                     break
                 }
             }
-        } catch {
-            thread.cancel()
-            throw error
+            while let done = try await group.next() { reap(done) }
+            onProgress(summary.counts)
         }
     }
 
-    /// Dedupe, append, index: returns (appended, duplicates).
-    private func appendBatch(_ events: [PreparedEvent], log: any MessageLog, index: SeenIndex,
-                             topicsReady: inout Set<TopicName>) async throws(IngestError) -> (Int, Int) {
+    /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
+    struct Plan: Sendable {
+        var transactions: [ProducerRecord] = []
+        var messages: [ProducerRecord] = []
+        var transactionFPs: [Fingerprint] = []
+        var messageFPs: [Fingerprint] = []
+        var duplicates = 0
+    }
+
+    struct Completed: Sendable {
+        var appended: Int
+        var fingerprints: [Fingerprint]
+    }
+
+    private static func plan(_ events: [PreparedEvent], index: SeenIndex, pending: Set<Fingerprint>) async throws(IngestError) -> Plan {
         let seen = try await index.contains(events.map(\.fingerprint))
         var inBatch = Set<Fingerprint>()
         inBatch.reserveCapacity(events.count)
-        var transactions: [ProducerRecord] = [], messages: [ProducerRecord] = []
-        var transactionFPs: [Fingerprint] = [], messageFPs: [Fingerprint] = []
-        var duplicates = 0
+        var plan = Plan()
         for e in events {
-            if seen.contains(e.fingerprint) || !inBatch.insert(e.fingerprint).inserted {
-                duplicates += 1
+            if seen.contains(e.fingerprint) || pending.contains(e.fingerprint) || !inBatch.insert(e.fingerprint).inserted {
+                plan.duplicates += 1
                 continue
             }
             guard let record = e.record else { preconditionFailure("append batches are always encoded") }
             if e.isMessage {
-                messages.append(record)
-                messageFPs.append(e.fingerprint)
+                plan.messages.append(record)
+                plan.messageFPs.append(e.fingerprint)
             } else {
-                transactions.append(record)
-                transactionFPs.append(e.fingerprint)
+                plan.transactions.append(record)
+                plan.transactionFPs.append(e.fingerprint)
             }
         }
+        return plan
+    }
+
+    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
         var appended = 0
-        for (topic, records, fps, config) in [(Topics.transactions, transactions, transactionFPs, configuration.transactionsTopic),
-                                              (Topics.messages, messages, messageFPs, configuration.messagesTopic)] where !records.isEmpty {
-            if !topicsReady.contains(topic) {
-                try await ensureTopic(topic, config, log)
-                topicsReady.insert(topic)
-            }
+        for (topic, records, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                      (Topics.messages, plan.messages, plan.messageFPs)] where !records.isEmpty {
             let positions: [RecordPosition]
             do {
                 positions = try await log.append(records, to: topic)
             } catch {
                 throw IngestError(.storage, "cannot append to \(topic): \(error)")
             }
-            try await index.record(fps, ranges: Self.ranges(positions))
+            try await index.record(fps, ranges: ranges(positions))
             appended += records.count
         }
-        return (appended, duplicates)
+        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.messageFPs)
     }
 
     static func ranges(_ positions: [RecordPosition]) -> [SeenIndex.AppendedRange] {
@@ -308,7 +360,7 @@ final class AsyncGate: Sendable {
     }
     private let state = Mutex(State())
 
-    func run<T: Sendable>(_ body: () async throws(IngestError) -> T) async throws(IngestError) -> T {
+    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 if !s.busy {

@@ -1,6 +1,8 @@
 public import ChaparModels
 import Foundation
 import GRDB
+import GRDBSQLite
+import Synchronization
 
 /// The first 16 bytes of SHA-256 over an event id: what the dedupe index stores (2^-64 collision
 /// odds at a billion ids, a fixed 16 bytes whatever the id length).
@@ -53,9 +55,8 @@ public struct Fingerprint: Hashable, Sendable {
 public final class SeenIndex: Sendable {
     private let db: DatabaseQueue
     public let path: String
-
-    /// How many fingerprints go into one `IN (…)` lookup or multi-row insert.
-    static let chunk = 500
+    /// Per partition: offset ranges whose ids are committed but that do not join the checkpoint yet.
+    private let uncovered = Mutex<[TopicPartition: [ClosedRange<Int64>]]>([:])
 
     /// Opens (creating if needed) the index at `path`. Does not catch up; call ``catchUp(from:topics:)``.
     public init(path: String) throws(IngestError) {
@@ -89,23 +90,17 @@ public final class SeenIndex: Sendable {
         }
     }
 
-    /// Which of `fingerprints` are already in the index.
+    /// Which of `fingerprints` are already in the index (point lookups through one prepared
+    /// statement, binding the 16 bytes straight from the stack: no per-id allocation).
     public func contains(_ fingerprints: [Fingerprint]) async throws(IngestError) -> Set<Fingerprint> {
         if fingerprints.isEmpty { return [] }
         do {
             return try await db.read { db in
-                var found = Set<Fingerprint>()
-                var start = 0
-                while start < fingerprints.count {
-                    let end = min(start + Self.chunk, fingerprints.count)
-                    let sql = end - start == Self.chunk ? Self.lookupSQL : Self.lookupSQL(count: end - start)
-                    let statement = try db.cachedStatement(sql: sql)
-                    let args = StatementArguments(fingerprints[start..<end].map(\.data))
-                    let rows = try Data.fetchCursor(statement, arguments: args)
-                    while let d = try rows.next() { found.insert(Fingerprint(bytes: d)) }
-                    start = end
+                try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { stmt in
+                    var found = Set<Fingerprint>()
+                    for f in fingerprints where try stmt.step(binding: f) { found.insert(f) }
+                    return found
                 }
-                return found
             }
         } catch {
             throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
@@ -126,22 +121,43 @@ public final class SeenIndex: Sendable {
         }
     }
 
-    /// Records appended ids and, in the same transaction, advances each partition's checkpoint past
-    /// `ranges` when they start exactly at the checkpoint and are contiguous (nobody else appended
-    /// in between). Otherwise the checkpoint stays and the next ``catchUp(from:topics:)`` indexes the gap.
+    /// Records appended ids and, in the same transaction, advances each partition's checkpoint
+    /// over every range whose ids are committed and which joins the checkpoint without a gap.
+    ///
+    /// Appends may complete out of order (several are in flight to share fsyncs), so a range that
+    /// does not yet join the checkpoint is remembered in memory as committed-but-uncovered and
+    /// absorbed when the gap before it is filled. After a crash that memory is gone, which only
+    /// means the next ``catchUp(from:topics:)`` re-reads those records: never a missed id.
     public func record(_ fingerprints: [Fingerprint], ranges: [AppendedRange]) async throws(IngestError) {
+        let contiguous = ranges.filter { $0.last.rawValue - $0.first.rawValue + 1 == Int64($0.count) }
         do {
             try await db.write { db in
                 try Self.insert(fingerprints, db)
-                for r in ranges {
+                for r in contiguous {
+                    let tp = r.topicPartition
                     let current = try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?",
-                                                     arguments: [r.topicPartition.topic.rawValue, r.topicPartition.partition.rawValue]) ?? 0
-                    if current == r.first.rawValue && r.last.rawValue - r.first.rawValue + 1 == Int64(r.count) {
-                        try Self.setCheckpoint(r.topicPartition, r.last.rawValue + 1, db)
+                                                     arguments: [tp.topic.rawValue, tp.partition.rawValue]) ?? 0
+                    // Only this transaction's range is added before the commit; see the catch below.
+                    let next = self.uncovered.withLock { u -> Int64 in
+                        var list = (u[tp] ?? []) + [r.first.rawValue...r.last.rawValue]
+                        list.removeAll { $0.upperBound < current }
+                        list.sort { $0.lowerBound < $1.lowerBound }
+                        var next = current
+                        while let i = list.firstIndex(where: { $0.lowerBound <= next }) {
+                            next = max(next, list[i].upperBound + 1)
+                            list.remove(at: i)
+                        }
+                        u[tp] = list.isEmpty ? nil : list
+                        return next
                     }
+                    if next != current { try Self.setCheckpoint(tp, next, db) }
                 }
             }
         } catch {
+            // The ids were not committed: their ranges must not be covered by a later checkpoint.
+            uncovered.withLock { u in
+                for r in contiguous { u[r.topicPartition] = nil }
+            }
             throw IngestError(.storage, "cannot write the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
         }
     }
@@ -244,23 +260,54 @@ public final class SeenIndex: Sendable {
     }
 
     private static func insert(_ fingerprints: [Fingerprint], _ db: Database) throws {
-        var start = 0
-        while start < fingerprints.count {
-            let end = min(start + chunk, fingerprints.count)
-            let sql = end - start == chunk ? insertSQL : insertSQL(count: end - start)
-            let statement = try db.cachedStatement(sql: sql)
-            try statement.execute(arguments: StatementArguments(fingerprints[start..<end].map(\.data)))
-            start = end
+        if fingerprints.isEmpty { return }
+        try RawStatement(db, "INSERT OR IGNORE INTO seen (fp) VALUES (?)").withStatement { stmt in
+            for f in fingerprints { _ = try stmt.step(binding: f) }
         }
     }
+}
 
-    private static let lookupSQL = lookupSQL(count: chunk)
-    private static func lookupSQL(count: Int) -> String {
-        "SELECT fp FROM seen WHERE fp IN (" + Array(repeating: "?", count: count).joined(separator: ",") + ")"
+/// One prepared statement on GRDB's connection, driven through the SQLite C API for the two hot
+/// paths (lookup and insert of 16-byte keys), where GRDB's per-row value boxing would dominate.
+struct RawStatement {
+    private let connection: OpaquePointer
+    private let sql: String
+
+    init(_ db: Database, _ sql: String) {
+        connection = db.sqliteConnection!  // an open Database always has its connection
+        self.sql = sql
     }
 
-    private static let insertSQL = insertSQL(count: chunk)
-    private static func insertSQL(count: Int) -> String {
-        "INSERT OR IGNORE INTO seen (fp) VALUES " + Array(repeating: "(?)", count: count).joined(separator: ",")
+    func withStatement<T>(_ body: (Prepared) throws -> T) throws -> T {
+        var stmt: OpaquePointer? = nil
+        let rc = sqlite3_prepare_v2(connection, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            throw IngestError(.storage, "SQLite cannot prepare \(sql): \(String(cString: sqlite3_errmsg(connection)))")
+        }
+        defer { sqlite3_finalize(stmt) }
+        return try body(Prepared(stmt: stmt, connection: connection))
+    }
+
+    struct Prepared {
+        let stmt: OpaquePointer
+        let connection: OpaquePointer
+
+        /// Binds the fingerprint as parameter 1, steps once, resets; true when a row came back.
+        func step(binding f: Fingerprint) throws -> Bool {
+            var bytes = (f.high.bigEndian, f.low.bigEndian)
+            return try withUnsafeBytes(of: &bytes) { raw in
+                // SQLITE_STATIC (nil): the bytes outlive the step, which happens inside this closure.
+                sqlite3_bind_blob(stmt, 1, raw.baseAddress, 16, nil)
+                defer {
+                    sqlite3_reset(stmt)
+                    sqlite3_clear_bindings(stmt)
+                }
+                switch sqlite3_step(stmt) {
+                case SQLITE_ROW: return true
+                case SQLITE_DONE: return false
+                default: throw IngestError(.storage, "SQLite: \(String(cString: sqlite3_errmsg(connection)))")
+                }
+            }
+        }
     }
 }

@@ -21,76 +21,92 @@ struct TimestampParser {
 
     /// The instant `text` denotes, or an ``InvalidValue`` naming `field`.
     mutating func parse(_ text: String, field: String) throws(InvalidValue) -> Timestamp {
-        var u = text.utf8[...]
+        var copy = text
+        let fields = copy.withUTF8 { Self.scan($0) }
         func bad() -> InvalidValue {
             InvalidValue(field, "'\(text)' is not a date or time; use ISO 8601 such as 2026-11-24T09:30:00+03:30, 2026-11-24T09:30:00 (local) or 2026-11-24")
         }
-        func digits(_ n: Int) -> Int? {
-            guard u.count >= n else { return nil }
+        guard let f = fields else { throw bad() }
+        guard f.month >= 1 && f.month <= 12 && f.day >= 1 && f.day <= CalendarDate.daysIn(month: f.month, year: f.year) && f.year >= 1 else {
+            throw InvalidValue(field, "'\(text)' is not a valid date (\(f.year)-\(f.month)-\(f.day) does not exist)")
+        }
+        guard f.hour < 24, f.minute < 60, f.second < 61 else { throw InvalidValue(field, "'\(text)' has an invalid time of day") }
+        if let o = f.offset, abs(o) > 14 * 3600 { throw InvalidValue(field, "'\(text)' has an invalid UTC offset") }
+        let days = (try? CalendarDate(year: f.year, month: f.month, day: f.day))?.daysSinceEpoch ?? 0
+        let localSeconds = Int64(days) * 86_400 + Int64(f.hour * 3600 + f.minute * 60 + min(f.second, 59))
+        let offset = f.offset ?? localOffset(localSeconds)
+        return Timestamp(milliseconds: (localSeconds - Int64(offset)) * 1000 + Int64(f.millisecond))
+    }
+
+    struct Fields {
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millisecond = 0
+        var offset: Int? = nil
+    }
+
+    /// The syntax of the accepted forms, over bytes; nil when it does not match.
+    static func scan(_ p: UnsafeBufferPointer<UInt8>) -> Fields? {
+        var i = 0
+        let n = p.count
+        func digits(_ k: Int) -> Int? {
+            guard i + k <= n else { return nil }
             var v = 0
-            for b in u.prefix(n) {
+            for j in i..<(i + k) {
+                let b = p[j]
                 guard b >= 0x30 && b <= 0x39 else { return nil }
-                v = v * 10 + Int(b - 0x30)
+                v = v * 10 + Int(b &- 0x30)
             }
-            u = u.dropFirst(n)
+            i += k
             return v
         }
         func expect(_ c: UInt8) -> Bool {
-            guard u.first == c else { return false }
-            u = u.dropFirst()
+            guard i < n && p[i] == c else { return false }
+            i += 1
             return true
         }
-        guard let y = digits(4), expect(0x2D), let mo = digits(2), expect(0x2D), let d = digits(2) else { throw bad() }
-        let date: CalendarDate
-        do { date = try CalendarDate(year: y, month: mo, day: d) } catch { throw InvalidValue(field, "'\(text)' is not a valid date (\(y)-\(mo)-\(d) does not exist)") }
-        var h = 0, mi = 0, s = 0, ms = 0
-        var explicitOffset: Int? = nil
-        if let sep = u.first {
-            guard sep == 0x54 || sep == 0x20 || sep == 0x74 else { throw bad() }
-            u = u.dropFirst()
-            guard let hh = digits(2), expect(0x3A), let mm = digits(2) else { throw bad() }
-            (h, mi) = (hh, mm)
-            if expect(0x3A) {
-                guard let ss = digits(2) else { throw bad() }
-                s = ss
-                if expect(0x2E) || expect(0x2C) {
-                    var scale = 100, count = 0
-                    while let b = u.first, b >= 0x30 && b <= 0x39 {
-                        ms += Int(b - 0x30) * scale
-                        scale /= 10
-                        count += 1
-                        u = u.dropFirst()
-                    }
-                    if count == 0 { throw bad() }
+        var f = Fields()
+        guard let y = digits(4), expect(0x2D), let mo = digits(2), expect(0x2D), let d = digits(2) else { return nil }
+        (f.year, f.month, f.day) = (y, mo, d)
+        if i == n { return f }
+        guard p[i] == 0x54 || p[i] == 0x20 || p[i] == 0x74 else { return nil }
+        i += 1
+        guard let hh = digits(2), expect(0x3A), let mm = digits(2) else { return nil }
+        (f.hour, f.minute) = (hh, mm)
+        if expect(0x3A) {
+            guard let ss = digits(2) else { return nil }
+            f.second = ss
+            if expect(0x2E) || expect(0x2C) {
+                var scale = 100, count = 0
+                while i < n, p[i] >= 0x30 && p[i] <= 0x39 {
+                    f.millisecond += Int(p[i] &- 0x30) * scale
+                    scale /= 10
+                    count += 1
+                    i += 1
                 }
+                if count == 0 { return nil }
             }
-            guard h < 24, mi < 60, s < 61 else { throw InvalidValue(field, "'\(text)' has an invalid time of day") }
-            if let z = u.first {
-                if z == 0x5A || z == 0x7A {
-                    u = u.dropFirst()
-                    explicitOffset = 0
-                } else if z == 0x2B || z == 0x2D {
-                    u = u.dropFirst()
-                    guard let oh = digits(2) else { throw bad() }
-                    var om = 0
-                    if expect(0x3A) {
-                        guard let m = digits(2) else { throw bad() }
-                        om = m
-                    } else if !u.isEmpty {
-                        guard let m = digits(2) else { throw bad() }
-                        om = m
-                    }
-                    guard oh <= 14, om < 60 else { throw InvalidValue(field, "'\(text)' has an invalid UTC offset") }
-                    explicitOffset = (z == 0x2D ? -1 : 1) * (oh * 3600 + om * 60)
-                } else {
-                    throw bad()
-                }
-            }
-            guard u.isEmpty else { throw bad() }
         }
-        let localSeconds = Int64(date.daysSinceEpoch) * 86_400 + Int64(h * 3600 + mi * 60 + min(s, 59))
-        let offset = explicitOffset ?? localOffset(localSeconds)
-        return Timestamp(milliseconds: (localSeconds - Int64(offset)) * 1000 + Int64(ms))
+        if i == n { return f }
+        let z = p[i]
+        if z == 0x5A || z == 0x7A {
+            i += 1
+            f.offset = 0
+        } else if z == 0x2B || z == 0x2D {
+            i += 1
+            guard let oh = digits(2) else { return nil }
+            var om = 0
+            if expect(0x3A) {
+                guard let m = digits(2) else { return nil }
+                om = m
+            } else if i < n {
+                guard let m = digits(2) else { return nil }
+                om = m
+            }
+            guard om < 60 else { return nil }
+            f.offset = (z == 0x2D ? -1 : 1) * (oh * 3600 + om * 60)
+        } else {
+            return nil
+        }
+        return i == n ? f : nil
     }
 
     /// The zone's UTC offset for a local wall-clock time (seconds since the epoch as if UTC).
