@@ -100,7 +100,7 @@ struct EntryBuilder {
     private mutating func account(_ text: String) throws(InvalidValue) -> AccountID {
         if let a = accounts[text] { return a }
         let a = try AccountID(text)
-        if accounts.count >= 50_000 { accounts.removeAll(keepingCapacity: true) }
+        if accounts.count >= 20_000 { accounts.removeAll(keepingCapacity: true) }
         accounts[text] = a
         return a
     }

@@ -32,10 +32,10 @@ public final class Ingestor: Sendable {
         public var maxInFlight: Int
         public var logger: Logger
 
-        public init(batchSize: Int = 5_000,
+        public init(batchSize: Int = 2_000,
                     transactionsTopic: TopicConfiguration = TopicConfiguration(partitions: 8, durability: .always),
                     messagesTopic: TopicConfiguration = TopicConfiguration(partitions: 4, durability: .always),
-                    maxInFlight: Int = 4,
+                    maxInFlight: Int = 3,
                     logger: Logger = Logger(label: "chapar.ingest")) {
             self.maxInFlight = maxInFlight
             self.batchSize = batchSize
@@ -173,7 +173,7 @@ public final class Ingestor: Sendable {
     private func validate(_ source: Source, counts: inout Progress,
                           onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
         let parser = try source.open()
-        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, encode: false)
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
         while true {
             let batch = await thread.next()
             var seen = Set<Fingerprint>()
@@ -191,7 +191,7 @@ public final class Ingestor: Sendable {
                         onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
         guard let log, let index else { return }
         let parser = try source.open()
-        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, encode: true)
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
         do {
             summary = try await gate.run { [summary] () async throws -> Summary in
                 var summary = summary
@@ -265,8 +265,8 @@ public final class Ingestor: Sendable {
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
     struct Plan: Sendable {
-        var transactions: [ProducerRecord] = []
-        var messages: [ProducerRecord] = []
+        var transactions: [Event] = []
+        var messages: [Event] = []
         var transactionFPs: [Fingerprint] = []
         var messageFPs: [Fingerprint] = []
         var duplicates = 0
@@ -287,12 +287,11 @@ public final class Ingestor: Sendable {
                 plan.duplicates += 1
                 continue
             }
-            guard let record = e.record else { preconditionFailure("append batches are always encoded") }
-            if e.isMessage {
-                plan.messages.append(record)
+            if case .message = e.event {
+                plan.messages.append(e.event)
                 plan.messageFPs.append(e.fingerprint)
             } else {
-                plan.transactions.append(record)
+                plan.transactions.append(e.event)
                 plan.transactionFPs.append(e.fingerprint)
             }
         }
@@ -301,8 +300,10 @@ public final class Ingestor: Sendable {
 
     private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
         var appended = 0
-        for (topic, records, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
-                                      (Topics.messages, plan.messages, plan.messageFPs)] where !records.isEmpty {
+        for (topic, events, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                     (Topics.messages, plan.messages, plan.messageFPs)] where !events.isEmpty {
+            // Encoded here, in the append task, so encoding runs in parallel with parsing.
+            let records = events.map(EventCodec.record)
             let positions: [RecordPosition]
             do {
                 positions = try await log.append(records, to: topic)

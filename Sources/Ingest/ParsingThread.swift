@@ -26,20 +26,19 @@ final class ParsingThread: Sendable {
     private let slots: DispatchSemaphore
     static let maxBatchBytes = 1 << 20
 
-    /// Starts parsing at once. `encode` decides whether each event is also turned into its record
-    /// on the parser thread (not needed for validation-only passes).
-    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2, encode: Bool) {
+    /// Starts parsing at once.
+    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2) {
         slots = DispatchSemaphore(value: depth)
         let box = ParserBox(parser)
         let thread = Thread { [self] in
-            self.produce(box, batchSize: batchSize, encode: encode)
+            self.produce(box, batchSize: batchSize)
         }
         thread.name = "chapar-ingest-parse"
         thread.stackSize = 1 << 20
         thread.start()
     }
 
-    private func produce(_ box: ParserBox, batchSize: Int, encode: Bool) {
+    private func produce(_ box: ParserBox, batchSize: Int) {
         let progress = box.parser as? any ProgressReporting
         while true {
             slots.wait()
@@ -61,9 +60,8 @@ final class ParsingThread: Sendable {
                     produced += 1
                     switch entry {
                     case .event(let e):
-                        let prepared = PreparedEvent(e, encode: encode)
-                        bytes += prepared.record.map { $0.value.count + ($0.key?.count ?? 0) + 64 } ?? 0
-                        batch.events.append(prepared)
+                        bytes += e.estimatedSize
+                        batch.events.append(PreparedEvent(e))
                     case .rejected(let r): batch.rejects.append(r)
                     }
                 }
@@ -114,16 +112,24 @@ private final class ParserBox: @unchecked Sendable {
     init(_ parser: consuming any EntryParser) { self.parser = parser }
 }
 
-/// What the pipeline needs to dedupe and append an event, computed on the parser thread. The
-/// event itself is not kept once encoded: the record is all the log needs.
+/// An event and its dedupe fingerprint, computed on the parser thread. Encoding into a record
+/// happens later, in the append task, and only for events that are not duplicates.
 struct PreparedEvent: Sendable {
-    let isMessage: Bool
+    let event: Event
     let fingerprint: Fingerprint
-    let record: ProducerRecord?
 
-    init(_ event: Event, encode: Bool) {
-        if case .message = event { isMessage = true } else { isMessage = false }
+    init(_ event: Event) {
+        self.event = event
         fingerprint = Fingerprint(event.id)
-        record = encode ? EventCodec.record(event) : nil
+    }
+}
+
+extension Event {
+    /// Roughly the bytes this event holds, to bound batches by size.
+    var estimatedSize: Int {
+        switch self {
+        case .transaction(let t): 160 + t.description.utf8.count + (t.counterparty?.utf8.count ?? 0)
+        case .message(let m): 160 + m.variables.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        }
     }
 }

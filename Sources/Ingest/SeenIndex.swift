@@ -57,10 +57,13 @@ public final class SeenIndex: Sendable {
     public let path: String
     /// Per partition: offset ranges whose ids are committed but that do not join the checkpoint yet.
     private let uncovered = Mutex<[TopicPartition: [ClosedRange<Int64>]]>([:])
+    /// Rows in `recent` (approximately: a rolled-back transaction may leave it a little high).
+    private let recentRows = Mutex(0)
 
     /// Opens (creating if needed) the index at `path`. Does not catch up; call ``catchUp(from:topics:)``.
-    public init(path: String) throws(IngestError) {
+    public init(path: String, mergeThreshold: Int = 250_000) throws(IngestError) {
         self.path = path
+        self.mergeThreshold = mergeThreshold
         do {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -76,6 +79,7 @@ public final class SeenIndex: Sendable {
             migrator.registerMigration("v1 seen ids and log checkpoints") { db in
                 try db.execute(sql: """
                     CREATE TABLE seen (fp BLOB NOT NULL PRIMARY KEY CHECK (length(fp) = 16)) WITHOUT ROWID;
+                    CREATE TABLE recent (fp BLOB NOT NULL PRIMARY KEY CHECK (length(fp) = 16)) WITHOUT ROWID;
                     CREATE TABLE checkpoint (
                         topic TEXT NOT NULL,
                         partition INTEGER NOT NULL CHECK (partition >= 0),
@@ -85,6 +89,8 @@ public final class SeenIndex: Sendable {
                     """)
             }
             try migrator.migrate(db)
+            let rows = try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM recent") ?? 0 }
+            recentRows.withLock { $0 = rows }
         } catch {
             throw IngestError(.storage, "cannot open the dedupe index \(path): \(error); if it is damaged, delete it (it is rebuilt from the log on the next ingest)")
         }
@@ -96,10 +102,12 @@ public final class SeenIndex: Sendable {
         if fingerprints.isEmpty { return [] }
         do {
             return try await db.read { db in
-                try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { stmt in
-                    var found = Set<Fingerprint>()
-                    for f in fingerprints where try stmt.step(binding: f) { found.insert(f) }
-                    return found
+                try RawStatement(db, "SELECT 1 FROM recent WHERE fp = ?").withStatement { recent in
+                    try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { seen in
+                        var found = Set<Fingerprint>()
+                        for f in fingerprints where try recent.step(binding: f) || seen.step(binding: f) { found.insert(f) }
+                        return found
+                    }
                 }
             }
         } catch {
@@ -132,7 +140,7 @@ public final class SeenIndex: Sendable {
         let contiguous = ranges.filter { $0.last.rawValue - $0.first.rawValue + 1 == Int64($0.count) }
         do {
             try await db.write { db in
-                try Self.insert(fingerprints, db)
+                try self.insert(fingerprints, db)
                 for r in contiguous {
                     let tp = r.topicPartition
                     let current = try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?",
@@ -203,7 +211,7 @@ public final class SeenIndex: Sendable {
                     let found = fps
                     do {
                         try await db.write { db in
-                            try Self.insert(found, db)
+                            try self.insert(found, db)
                             try Self.setCheckpoint(tp, next, db)
                         }
                     } catch {
@@ -241,14 +249,17 @@ public final class SeenIndex: Sendable {
     /// Removes fingerprints (tests: simulate an index commit that never happened).
     package func forget(_ fingerprints: [Fingerprint]) async throws {
         try await db.write { db in
-            for f in fingerprints { try db.execute(sql: "DELETE FROM seen WHERE fp = ?", arguments: [f.data]) }
+            for f in fingerprints {
+                try db.execute(sql: "DELETE FROM seen WHERE fp = ?", arguments: [f.data])
+                try db.execute(sql: "DELETE FROM recent WHERE fp = ?", arguments: [f.data])
+            }
         }
     }
 
     /// Number of fingerprints stored.
     public func count() async throws(IngestError) -> Int {
         do {
-            return try await db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seen") ?? 0 }
+            return try await db.read { db in try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM seen) + (SELECT count(*) FROM recent)") ?? 0 }
         } catch {
             throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
         }
@@ -259,12 +270,33 @@ public final class SeenIndex: Sendable {
                        arguments: [tp.topic.rawValue, tp.partition.rawValue, next])
     }
 
-    private static func insert(_ fingerprints: [Fingerprint], _ db: Database) throws {
+    /// New ids go to the small `recent` table, whose pages stay in SQLite's cache, instead of
+    /// random leaves all over the large `seen` table (one dirty 4 KiB page per id); when `recent`
+    /// passes `mergeThreshold` rows it is merged into `seen` in key order, so each leaf of `seen`
+    /// is written once per merge. Lookups probe both. Both live in the same transactions.
+    private func insert(_ fingerprints: [Fingerprint], _ db: Database) throws {
         if fingerprints.isEmpty { return }
-        try RawStatement(db, "INSERT OR IGNORE INTO seen (fp) VALUES (?)").withStatement { stmt in
-            for f in fingerprints { _ = try stmt.step(binding: f) }
+        var added = 0
+        try RawStatement(db, "INSERT OR IGNORE INTO recent (fp) VALUES (?)").withStatement { stmt in
+            for f in fingerprints.sorted(by: { ($0.high, $0.low) < ($1.high, $1.low) }) {
+                _ = try stmt.step(binding: f)
+                added += stmt.changes
+            }
+        }
+        // Called on GRDB's serial writer queue, so the count and the merge cannot race.
+        let rows = recentRows.withLock { n -> Int in
+            n += added
+            return n
+        }
+        if rows >= mergeThreshold {
+            try db.execute(sql: "INSERT OR IGNORE INTO seen (fp) SELECT fp FROM recent ORDER BY fp; DELETE FROM recent;")
+            recentRows.withLock { $0 = 0 }
         }
     }
+
+    /// Rows in `recent` before it is merged into `seen` (250,000 rows: about 16 MB of pages).
+    public let mergeThreshold: Int
+
 }
 
 /// One prepared statement on GRDB's connection, driven through the SQLite C API for the two hot
@@ -291,6 +323,9 @@ struct RawStatement {
     struct Prepared {
         let stmt: OpaquePointer
         let connection: OpaquePointer
+
+        /// Rows changed by the last step.
+        var changes: Int { Int(sqlite3_changes(connection)) }
 
         /// Binds the fingerprint as parameter 1, steps once, resets; true when a row came back.
         func step(binding f: Fingerprint) throws -> Bool {

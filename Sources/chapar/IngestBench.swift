@@ -15,7 +15,7 @@ struct IngestBench: AsyncParsableCommand {
 
     @Option(help: "Entries in the generated CSV.") var records: Int = 1_000_000
     @Option(help: "Customers (each with two accounts) in the generated data.") var accounts: Int = 100_000
-    @Option(help: "Entries per log append.") var batch: Int = 5_000
+    @Option(help: "Entries per log append.") var batch: Int = 2_000
     @Option(help: "Directory for the benchmark files (removed afterwards).") var dir: String = "./chapar-bench-ingest.tmp"
     @Option(help: "Use this CSV instead of generating one (kept).") var input: String?
     @Flag(help: "Print JSON.") var json = false

@@ -45,7 +45,7 @@ struct IngestCommand: AsyncParsableCommand {
     var rejects: String?
 
     @Option(help: "Entries per log append.")
-    var batchSize: Int = 5_000
+    var batchSize: Int = 2_000
 
     @Option(help: "Partitions of the transactions topic when ingest creates it.")
     var transactionsPartitions: Int = 8

@@ -11,11 +11,11 @@ import Testing
     static let acct = Fixture.account
 
     /// One "process lifetime": open the log and the index, catch up, run `body`, close.
-    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
+    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, mergeThreshold: Int = 250_000, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
-        let index = try SeenIndex(path: dir + "/data/ingest/seen.sqlite")
+        let index = try SeenIndex(path: dir + "/data/ingest/seen.sqlite", mergeThreshold: mergeThreshold)
         var config = Ingestor.Configuration(batchSize: batchSize)
         config.transactionsTopic.partitions = 3
         config.messagesTopic.partitions = 2
@@ -99,6 +99,21 @@ import Testing
         }
         #expect(overlap.counts.appended == 10)
         #expect(overlap.counts.duplicates == 50)
+    }
+
+    @Test func idsMergedFromRecentIntoSeenStillDeduplicate() async throws {
+        let dir = Fixture.directory("merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Self.file(dir, rows: 100, messages: true)
+        let first = try await Self.withIngestor(dir, batchSize: 7, mergeThreshold: 10) { i, _, index in
+            let s = try await i.ingest(Self.source(path), mode: .append)
+            #expect(try await index.count() == 100)
+            return s
+        }
+        #expect(first.counts.appended == 100)
+        let again = try await Self.withIngestor(dir, batchSize: 7, mergeThreshold: 10) { i, _, _ in try await i.ingest(Self.source(path), mode: .append) }
+        #expect(again.counts.duplicates == 100)
+        #expect(again.counts.appended == 0)
     }
 
     @Test func duplicatesWithinOneFileAreAppendedOnce() async throws {
