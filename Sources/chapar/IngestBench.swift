@@ -22,6 +22,9 @@ struct IngestBench: AsyncParsableCommand {
 
     func validate() throws {
         guard records >= 1, batch >= 1, accounts >= 1 else { throw ValidationError("--records, --batch and --accounts must be at least 1") }
+        if let input, !FileManager.default.fileExists(atPath: input) {
+            throw ValidationError("--input \(input) does not exist")
+        }
         guard !FileManager.default.fileExists(atPath: dir) else {
             throw ValidationError("\(dir) already exists; remove it or pass another --dir (the benchmark deletes its directory afterwards)")
         }

@@ -107,6 +107,27 @@ import Glibc
         #expect(r.stderr.contains("\(holder.processIdentifier)") || r.stderr.contains("pid"), "\(r.stderr)")
     }
 
+    /// `chapar demo generate-transactions` is registered by the coordinator under `chapar demo`.
+    static let demoAvailable: Bool = (try? CLI.run(["demo", "--help"]).stdout.contains("generate-transactions")) ?? false
+
+    @Test(.enabled(if: demoAvailable, "chapar demo generate-transactions is not registered in this build"))
+    func generatedDataIngestsCleanlyAndIsReproducible() throws {
+        let dir = CLI.temporaryDirectory("ingest-demo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for format in ["csv", "jsonl"] {
+            let a = dir + "/a.\(format)", b = dir + "/b.\(format)"
+            #expect(try CLI.run(["demo", "generate-transactions", "--count", "3000", "--accounts", "50", "--seed", "7", "--format", format, "--output", a]).status == 0)
+            #expect(try CLI.run(["demo", "generate-transactions", "--count", "3000", "--accounts", "50", "--seed", "7", "--format", format, "--output", b]).status == 0)
+            #expect(FileManager.default.contentsEqual(atPath: a, andPath: b), "the same seed must give the same file")
+            let r = try CLI.run(["ingest", a, "--data-dir", dir + "/data-\(format)"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.hasPrefix("read 3000, appended 3000, duplicates 0, rejected 0"), "\(r.stdout)")
+            let text = try String(contentsOfFile: a, encoding: .utf8)
+            #expect(text.contains("IR") && text.contains("برداشت از خودپرداز") || text.contains("خرید"))
+            #expect(text.contains("C00000"), "some direct messages for customers C + 7 digits")
+        }
+    }
+
     @Test func largeFileIngestsInFlatMemory() throws {
         let dir = CLI.temporaryDirectory("ingest-memory")
         defer { try? FileManager.default.removeItem(atPath: dir) }
