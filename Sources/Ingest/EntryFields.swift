@@ -156,10 +156,10 @@ struct EntryBuilder {
         do { kind = try raw.nonEmpty(.kind).map { (k: String) throws(InvalidValue) in try EventKind(k) } } catch { throw InvalidValue("kind", error.reason) }
         let description = raw.nonEmpty(.description) ?? ""
         let id: EventID
-        var references: [String: String] = [:]
         if let given = raw.nonEmpty(.id) {
+            // The bank's reference is the id itself; `references` stays empty for text formats
+            // (no per-entry dictionary to allocate and encode).
             id = try EventID(given)
-            references["bank"] = given
         } else {
             // docs/ingest.md, "Event ids": account, direction, amount, currency, booked_at as written,
             // value date, reference (none in text formats), description, occurrence.
@@ -171,7 +171,7 @@ struct EntryBuilder {
         return TransactionEvent(id: id, account: account, direction: direction, kind: kind, amount: amount,
                                 balanceAfter: balance, bookedAt: bookedAt, valueDate: valueDate, description: description,
                                 counterparty: raw.nonEmpty(.counterparty), originChannel: raw.nonEmpty(.originChannel)?.lowercased(),
-                                references: references, source: location)
+                                source: location)
     }
 
     private mutating func message(_ raw: RawEntry, _ location: EntryLocation) throws(InvalidValue) -> DirectMessage {

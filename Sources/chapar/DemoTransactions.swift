@@ -88,7 +88,7 @@ struct TransactionGenerator {
     let seed: UInt64
     let customers: Int
     let messageFraction: Double
-    private var clockSeconds: Int64 = 1_795_468_800  // 2026-11-24T00:00:00Z
+    private var clockSeconds: Int64 = 1_795_468_800  // 2026-11-23T21:20:00Z, 00:50 in Tehran on the 24th
     private var ibanCache: [Int: String] = [:]
 
     init(seed: UInt64, customers: Int, messageFraction: Double = 0.01) {

@@ -12,7 +12,7 @@ import Glibc
 
     static func write(_ dir: String, _ name: String, _ text: String) -> String {
         let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
