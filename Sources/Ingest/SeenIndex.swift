@@ -71,7 +71,6 @@ public final class SeenIndex: Sendable {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 try db.execute(sql: "PRAGMA cache_size = -16000")  // 16 MB: bounded memory whatever the index size
-                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
             db = try DatabaseQueue(path: path, configuration: config)
             _ = try db.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
@@ -289,7 +288,7 @@ public final class SeenIndex: Sendable {
             return n
         }
         if rows >= mergeThreshold {
-            try db.execute(sql: "INSERT OR IGNORE INTO seen (fp) SELECT fp FROM recent ORDER BY fp; DELETE FROM recent;")
+            try db.execute(sql: "INSERT OR IGNORE INTO seen (fp) SELECT fp FROM recent; DELETE FROM recent;")
             recentRows.withLock { $0 = 0 }
         }
     }
