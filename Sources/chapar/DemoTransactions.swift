@@ -120,7 +120,7 @@ struct TransactionGenerator {
         if let cached = ibanCache[number] { return cached }
         let digits = String(number)
         let iban = IBAN.make(country: "IR", bban: "0170" + String(repeating: "0", count: 18 - digits.count) + digits)
-        if ibanCache.count < 200_000 { ibanCache[number] = iban }
+        if ibanCache.count < 20_000 { ibanCache[number] = iban }
         return iban
     }
 
