@@ -91,6 +91,9 @@ struct EntryBuilder {
         }
     }
 
+    static let messageOnly: [EntryField] = [.customer, .template, .vars, .expiresAt, .createdAt]
+    static let transactionOnly: [EntryField] = [.account, .direction, .amount, .balance, .valueDate, .counterparty]
+
     private func require(_ raw: RawEntry, _ field: EntryField, for what: String) throws(InvalidValue) -> String {
         guard let v = raw.nonEmpty(field) else { throw InvalidValue(field.name, "missing; every \(what) needs \(field.name)") }
         return v
@@ -113,7 +116,7 @@ struct EntryBuilder {
     }
 
     private mutating func transaction(_ raw: RawEntry, _ location: EntryLocation) throws(InvalidValue) -> TransactionEvent {
-        for field in [EntryField.customer, .template, .vars, .expiresAt, .createdAt] where raw.nonEmpty(field) != nil {
+        for field in Self.messageOnly where raw.nonEmpty(field) != nil {
             throw InvalidValue(field.name, "only messages have \(field.name); set type to message or leave it empty")
         }
         let account = try self.account(try require(raw, .account, for: "transaction"))
@@ -175,7 +178,7 @@ struct EntryBuilder {
     }
 
     private mutating func message(_ raw: RawEntry, _ location: EntryLocation) throws(InvalidValue) -> DirectMessage {
-        for field in [EntryField.account, .direction, .amount, .balance, .valueDate, .counterparty] where raw.nonEmpty(field) != nil {
+        for field in Self.transactionOnly where raw.nonEmpty(field) != nil {
             throw InvalidValue(field.name, "messages have no \(field.name); set type to transaction or leave it empty")
         }
         let customer = try CustomerID(try require(raw, .customer, for: "message"))
