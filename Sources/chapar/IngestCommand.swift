@@ -1,6 +1,333 @@
 import ArgumentParser
+import ChaparModels
+import EventLog
+import Foundation
+import Ingest
+import Synchronization
 
-// Scaffold registered in Chapar.swift; replaced by the real command before it lands.
+/// `chapar ingest FILE…`: bank files into the `transactions` and `messages` topics, deduplicated.
 struct IngestCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Ingest bank transaction files into the log.")
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Ingest bank transaction files into the log.",
+        discussion: """
+            Formats: CSV and JSON Lines (columns in docs/ingest.md), ISO 20022 camt.054, SWIFT MT940/MT942.
+            Every entry gets a stable id (the file's own reference, else a content hash); ids already in the
+            log are skipped, so re-ingesting a file appends nothing new. Rejected entries are reported as
+            FILE:LINE: what is wrong.
+
+            Exit codes: 0 everything valid, 65 some entries rejected (or --strict refused the file),
+            66 file not found, 74 storage error, 75 data directory locked by another process.
+            """)
+
+    @Argument(help: ArgumentHelp("Files to ingest.", valueName: "FILE"))
+    var files: [String]
+
+    @Option(help: "auto, csv, jsonl, camt054 or mt940 (auto: by extension, then by content).")
+    var format: String = "auto"
+
+    @Option(help: "Text encoding: utf-8, windows-1256 or iso-8859-1.")
+    var encoding: String = "utf-8"
+
+    @Option(help: ArgumentHelp("Currency for entries that give none (e.g. IRR).", valueName: "CODE"))
+    var currency: String?
+
+    @Option(help: ArgumentHelp("Time zone of local times in the files (IANA name).", valueName: "ZONE"))
+    var timezone: String = "Asia/Tehran"
+
+    @Flag(help: "Append nothing from a file unless every entry in it is valid.")
+    var strict = false
+
+    @Flag(help: "Validate only: do not open the data directory, append nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Write every rejected entry to FILE as FILE:LINE: message.", valueName: "FILE"))
+    var rejects: String?
+
+    @Option(help: "Entries per log append.")
+    var batchSize: Int = 2_000
+
+    @Option(help: "Partitions of the transactions topic when ingest creates it.")
+    var transactionsPartitions: Int = 8
+
+    @Option(help: "Partitions of the messages topic when ingest creates it.")
+    var messagesPartitions: Int = 4
+
+    @Flag(help: "No progress output on stderr.")
+    var quiet = false
+
+    @OptionGroup var data: DataDirOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one file to ingest") }
+        if strict && dryRun { throw ValidationError("--strict and --dry-run exclude each other; --dry-run already appends nothing") }
+        if batchSize < 1 || batchSize > 100_000 { throw ValidationError("--batch-size must be between 1 and 100000") }
+        if transactionsPartitions < 1 || messagesPartitions < 1 { throw ValidationError("partition counts must be at least 1") }
+    }
+
+    func run() async throws {
+        try await CLIError.run {
+            let plan = try IngestPlan(self)
+            let code = try await plan.run()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+/// The parsed options of one `chapar ingest` run, and the run itself (tests of the CLI go through the binary).
+struct IngestPlan {
+    let files: [String]
+    let format: InputFormat
+    let options: ParserOptions
+    let mode: Ingestor.Mode
+    let rejectsPath: String?
+    let configuration: Ingestor.Configuration
+    let quiet: Bool
+    let data: DataDirOptions
+
+    init(_ c: IngestCommand) throws {
+        files = c.files
+        format = try InputFormat(parsing: c.format)
+        guard let enc = ParserOptions.Encoding(rawValue: c.encoding.lowercased())
+                ?? (["cp1256", "windows1256"].contains(c.encoding.lowercased()) ? .windows1256 : nil)
+                ?? (["latin1", "latin-1", "iso8859-1"].contains(c.encoding.lowercased()) ? .latin1 : nil)
+                ?? (c.encoding.lowercased() == "utf8" ? .utf8 : nil) else {
+            throw IngestError(.usage, "'\(c.encoding)' is not a supported encoding; use utf-8, windows-1256 or iso-8859-1")
+        }
+        var defaultCurrency: CurrencyCode? = nil
+        if let cur = c.currency {
+            do { defaultCurrency = try CurrencyCode(cur) } catch { throw IngestError(.usage, "--currency: \(error.reason)") }
+        }
+        guard TimeZone(identifier: c.timezone) != nil else {
+            throw IngestError(.usage, "--timezone: '\(c.timezone)' is not a time zone; use an IANA name such as Asia/Tehran or UTC")
+        }
+        options = ParserOptions(encoding: enc, defaultCurrency: defaultCurrency, timeZone: c.timezone)
+        mode = c.dryRun ? .dryRun : (c.strict ? .strict : .append)
+        rejectsPath = c.rejects
+        var config = Ingestor.Configuration(batchSize: c.batchSize)
+        config.transactionsTopic.partitions = c.transactionsPartitions
+        config.messagesTopic.partitions = c.messagesPartitions
+        config.logger = quietLogger()
+        configuration = config
+        quiet = c.quiet
+        data = c.data
+    }
+
+    /// Ingests every file; returns the exit code (0 or 65).
+    func run() async throws -> Int32 {
+        // Fail fast on missing files, before taking the data directory.
+        for f in files {
+            var st = stat()
+            guard stat(f, &st) == 0 else {
+                throw IngestError(.notFound, "\(f): no such file; check the path (nothing was ingested)")
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw IngestError(.notFound, "\(f) is a directory, not a file") }
+        }
+        let sink = try RejectSink(path: rejectsPath)
+        defer { sink.close() }
+        let progress = ProgressDisplay(enabled: !quiet)
+        if mode == .dryRun {
+            return try await ingestAll(Ingestor(validatingWith: configuration), sink: sink, progress: progress)
+        }
+        return try await data.withLog { log in
+            let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
+            let ingestor = Ingestor(log: log, index: index, configuration: configuration)
+            let caughtUp = try await ingestor.prepare()
+            if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
+            return try await ingestAll(ingestor, sink: sink, progress: progress)
+        }
+    }
+
+    private func ingestAll(_ ingestor: Ingestor, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
+        var total = Ingestor.Progress()
+        var seconds = 0.0
+        var failed = false
+        var storage: IngestError? = nil
+        for file in files {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+            let format = self.format, options = self.options
+            let source = Ingestor.Source(displayName: file, size: size) { () throws(IngestError) -> any EntryParser in
+                try format.makeParser(path: file, displayName: file, options: options)
+            }
+            progress.start(file: file, size: size)
+            let summary: Ingestor.Summary
+            do {
+                summary = try await ingestor.ingest(source, mode: mode, onReject: { sink.write($0) }, onProgress: { progress.update($0) })
+            } catch {
+                progress.finish()
+                if error.code == .storage { storage = error; break }
+                if error.code == .usage { throw error }
+                // The file could not be opened or is not in the format: report and go on with the others.
+                FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
+                failed = true
+                continue
+            }
+            progress.finish()
+            if let failure = summary.failure {
+                FileHandle.standardError.write(Data("chapar: error: \(failure.message)\n".utf8))
+                failed = true
+            }
+            if summary.refused {
+                FileHandle.standardError.write(Data("chapar: \(file): refused (--strict): \(summary.counts.rejected) entr\(summary.counts.rejected == 1 ? "y was" : "ies were") rejected, nothing appended\n".utf8))
+            }
+            if summary.counts.rejected > 0 { failed = true }
+            if files.count > 1 { print("\(file): \(summary.line)") }
+            total.read += summary.counts.read
+            total.appended += summary.counts.appended
+            total.duplicates += summary.counts.duplicates
+            total.rejected += summary.counts.rejected
+            seconds += summary.seconds
+        }
+        sink.finish(total: total.rejected)
+        let line = Ingestor.Summary(file: "", counts: total, seconds: seconds, failure: nil, refused: false).line
+        print(mode == .dryRun ? "\(line) (dry run: nothing appended)" : line)
+        if let storage { throw storage }
+        return failed ? 65 : 0
+    }
+}
+
+extension IngestError: CLIReportable {
+    var exitCode: Int32 {
+        switch code {
+        case .notFound: 66
+        case .invalidFormat, .rejected: 65
+        case .storage: 74
+        case .usage: 64
+        }
+    }
+
+    var cliMessage: String { message }
+}
+
+/// Where rejected entries go: stderr (the first 20) and, with `--rejects FILE`, all of them to FILE.
+final class RejectSink: Sendable {
+    private struct State {
+        var handle: FileHandle?
+        var shown = 0
+        var buffer: [UInt8] = []
+    }
+    private let state: Mutex<State>
+    static let shownOnStderr = 20
+
+    init(path: String?) throws {
+        var handle: FileHandle? = nil
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil) , let h = FileHandle(forWritingAtPath: path) else {
+                throw IngestError(.usage, "--rejects: cannot create \(path); check the directory exists and is writable")
+            }
+            handle = h
+        }
+        state = Mutex(State(handle: handle))
+    }
+
+    func write(_ error: EntryError) {
+        let line = "\(error.description)\n"
+        state.withLock { s in
+            if s.shown < Self.shownOnStderr {
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            s.shown += 1
+            if s.handle != nil {
+                s.buffer.append(contentsOf: line.utf8)
+                if s.buffer.count > 1 << 16 {
+                    s.handle?.write(Data(s.buffer))
+                    s.buffer.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
+
+    func finish(total: Int) {
+        state.withLock { s in
+            if s.shown > Self.shownOnStderr {
+                let more = s.shown - Self.shownOnStderr
+                let hint = s.handle == nil ? " (write them all with --rejects FILE)" : ""
+                FileHandle.standardError.write(Data("… and \(more) more rejected entr\(more == 1 ? "y" : "ies")\(hint)\n".utf8))
+            }
+        }
+    }
+
+    func close() {
+        state.withLock { s in
+            if !s.buffer.isEmpty { s.handle?.write(Data(s.buffer)) }
+            s.buffer.removeAll()
+            try? s.handle?.close()
+            s.handle = nil
+        }
+    }
+}
+
+/// Progress on stderr: a bar with rate and ETA on a terminal, a plain line every 5 s otherwise.
+final class ProgressDisplay: Sendable {
+    private struct State {
+        var file = ""
+        var size: Int64? = nil
+        var started = ContinuousClock.now
+        var lastDraw = ContinuousClock.now
+        var drawn = false
+    }
+    private let state = Mutex(State())
+    private let enabled: Bool
+    private let tty: Bool
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+        tty = isatty(2) == 1
+    }
+
+    func note(_ text: String) {
+        FileHandle.standardError.write(Data("\(text)\n".utf8))
+    }
+
+    func start(file: String, size: Int64?) {
+        state.withLock { s in
+            s = State()
+            s.file = file
+            s.size = size
+        }
+    }
+
+    func update(_ p: Ingestor.Progress) {
+        guard enabled else { return }
+        let text: String? = state.withLock { s in
+            let now = ContinuousClock.now
+            let interval: Duration = tty ? .milliseconds(200) : .seconds(5)
+            guard s.lastDraw.duration(to: now) >= interval else { return nil }
+            s.lastDraw = now
+            s.drawn = true
+            let elapsed = max(s.started.duration(to: now).seconds, 0.001)
+            let rate = Double(p.read) / elapsed
+            var fraction: Double? = nil
+            if let size = s.size, size > 0, p.bytesRead >= 0 { fraction = min(1, Double(p.bytesRead) / Double(size)) }
+            var eta = ""
+            if let f = fraction, f > 0.001 { eta = " ETA \(Self.clock(elapsed * (1 - f) / f))" }
+            let counts = "\(p.read) read, \(p.appended) appended, \(p.duplicates) dup, \(p.rejected) rejected"
+            if tty {
+                let width = 24
+                let filled = Int((fraction ?? 0) * Double(width))
+                let bar = fraction.map { f in "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(f * 100))% " } ?? ""
+                return "\r\u{1B}[K\(p.phase) \(bar)\(counts) \(Self.rate(rate))/s\(eta)"
+            }
+            let percent = fraction.map { " (\(Int($0 * 100))%)" } ?? ""
+            return "\(p.phase) \(s.file)\(percent): \(counts), \(Self.rate(rate))/s\(eta)\n"
+        }
+        if let text { FileHandle.standardError.write(Data(text.utf8)) }
+    }
+
+    func finish() {
+        let clear = state.withLock { s -> Bool in
+            defer { s.drawn = false }
+            return s.drawn && tty
+        }
+        if clear && enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    static func rate(_ r: Double) -> String {
+        r >= 1_000_000 ? String(format: "%.2fM", r / 1e6) : r >= 1000 ? String(format: "%.1fk", r / 1e3) : String(Int(r))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+    }
 }

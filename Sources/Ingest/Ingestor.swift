@@ -1,0 +1,395 @@
+public import ChaparModels
+import Foundation
+public import Logging
+import Synchronization
+
+/// The ingest pipeline, shared by `chapar ingest` and (later) the server's HTTP API: entries from
+/// an ``EntryParser`` are validated, deduplicated against a ``SeenIndex`` and appended in batches
+/// to `transactions` (key = account) or `messages` (key = customer) on a ``MessageLog``.
+///
+/// Ingests through one `Ingestor` are serialised (dedupe-check, append and index commit of a batch
+/// form one critical section), so two concurrent uploads of the same file still append it once.
+public final class Ingestor: Sendable {
+    /// How an input is treated.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Append the valid entries; rejected ones are reported and make the run fail (exit 65).
+        case append
+        /// Validate the whole input first; append nothing unless every entry is valid.
+        case strict
+        /// Validate only; open nothing, append nothing.
+        case dryRun = "dry-run"
+    }
+
+    /// Settings with documented defaults.
+    public struct Configuration: Sendable {
+        /// Entries per log append (one batch per partition, so the log's group commit is used).
+        public var batchSize: Int
+        /// Created with this configuration when missing. Default 8 partitions, fsync always.
+        public var transactionsTopic: TopicConfiguration
+        /// Created with this configuration when missing. Default 4 partitions, fsync always.
+        public var messagesTopic: TopicConfiguration
+        /// Appends in flight at once; concurrent appends share the log's fsyncs (group commit).
+        public var maxInFlight: Int
+        public var logger: Logger
+
+        public init(batchSize: Int = 2_000,
+                    transactionsTopic: TopicConfiguration = TopicConfiguration(partitions: 8, durability: .always),
+                    messagesTopic: TopicConfiguration = TopicConfiguration(partitions: 4, durability: .always),
+                    maxInFlight: Int = 3,
+                    logger: Logger = Logger(label: "chapar.ingest")) {
+            self.maxInFlight = maxInFlight
+            self.batchSize = batchSize
+            self.transactionsTopic = transactionsTopic
+            self.messagesTopic = messagesTopic
+            self.logger = logger
+        }
+    }
+
+    /// One input to ingest: how to open it (twice in strict mode) and what to call it in messages.
+    public struct Source: Sendable {
+        public var displayName: String
+        /// Size in bytes when known, for the ETA.
+        public var size: Int64?
+        public var open: @Sendable () throws(IngestError) -> any EntryParser
+
+        public init(displayName: String, size: Int64? = nil, open: @escaping @Sendable () throws(IngestError) -> any EntryParser) {
+            self.displayName = displayName
+            self.size = size
+            self.open = open
+        }
+    }
+
+    /// Counters, reported while running and at the end.
+    public struct Progress: Sendable, Equatable {
+        /// Entries read (events and rejects).
+        public var read = 0
+        public var appended = 0
+        public var duplicates = 0
+        public var rejected = 0
+        /// Input bytes consumed, or -1 when the parser cannot tell.
+        public var bytesRead: Int64 = 0
+        public var phase: String = "ingest"
+        public init() {}
+    }
+
+    /// What one input gave.
+    public struct Summary: Sendable {
+        public var file: String
+        public var counts: Progress
+        public var seconds: Double
+        /// The input could not be read to its end (bad header, broken XML, I/O error).
+        public var failure: IngestError?
+        /// In strict mode: the input had rejects, so nothing was appended.
+        public var refused: Bool
+
+        public init(file: String, counts: Progress, seconds: Double, failure: IngestError? = nil, refused: Bool = false) {
+            self.file = file
+            self.counts = counts
+            self.seconds = seconds
+            self.failure = failure
+            self.refused = refused
+        }
+
+        /// `read N, appended A, duplicates D, rejected R in T s`.
+        public var line: String {
+            "read \(counts.read), appended \(counts.appended), duplicates \(counts.duplicates), rejected \(counts.rejected) in \(Self.seconds(seconds)) s"
+        }
+
+        static func seconds(_ s: Double) -> String {
+            let tenths = Int((s * 10).rounded())
+            return "\(tenths / 10).\(tenths % 10)"
+        }
+    }
+
+    private let log: (any MessageLog)?
+    private let index: SeenIndex?
+    private let configuration: Configuration
+    private let gate = AsyncGate()
+
+    /// An ingestor that appends to `log`, deduplicating with `index`. Call ``prepare()`` once (it
+    /// catches the index up with the log) before the first ingest.
+    public init(log: any MessageLog, index: SeenIndex, configuration: Configuration = Configuration()) {
+        self.log = log
+        self.index = index
+        self.configuration = configuration
+    }
+
+    /// A validation-only ingestor (`--dry-run`): no log, no index.
+    public init(validatingWith configuration: Configuration = Configuration()) {
+        log = nil
+        index = nil
+        self.configuration = configuration
+    }
+
+    /// Brings the dedupe index up to date with the log (records appended but not indexed before a
+    /// crash, or by another producer). Returns how many records it read.
+    @discardableResult
+    public func prepare() async throws(IngestError) -> Int {
+        guard let log, let index else { return 0 }
+        return try await index.catchUp(from: log)
+    }
+
+    /// Ingests one input. Rejected entries go to `onReject` as they are found (in input order);
+    /// `onProgress` is called after every batch. Never throws for bad entries: they are counted.
+    public func ingest(_ source: Source, mode: Mode,
+                       onReject: @Sendable (EntryError) -> Void = { _ in },
+                       onProgress: @Sendable (Progress) -> Void = { _ in }) async throws(IngestError) -> Summary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var summary = Summary(file: source.displayName, counts: Progress(), seconds: 0, failure: nil, refused: false)
+        let effective: Mode = (log == nil) ? .dryRun : mode
+        if effective == .strict {
+            // Pass 1: validate everything, report rejects, append nothing.
+            var counts = Progress()
+            counts.phase = "validate"
+            let failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            summary.counts.rejected = counts.rejected
+            summary.counts.read = counts.read
+            if let failure {
+                summary.failure = failure
+                summary.refused = true
+            } else if counts.rejected > 0 {
+                summary.refused = true
+            }
+            if summary.refused {
+                summary.seconds = started.duration(to: clock.now).secondsDouble
+                return summary
+            }
+            summary.counts = Progress()
+        }
+        if effective == .dryRun {
+            var counts = Progress()
+            counts.phase = "validate"
+            summary.failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            summary.counts = counts
+        } else {
+            try await append(source, summary: &summary, strict: effective == .strict, onReject: onReject, onProgress: onProgress)
+        }
+        summary.seconds = started.duration(to: clock.now).secondsDouble
+        return summary
+    }
+
+    /// Reads every entry, counting rejects; within-batch duplicates are counted too.
+    private func validate(_ source: Source, counts: inout Progress,
+                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
+        let parser = try source.open()
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
+        while true {
+            let batch = await thread.next()
+            var seen = Set<Fingerprint>()
+            for e in batch.events where !seen.insert(e.fingerprint).inserted { counts.duplicates += 1 }
+            counts.read += batch.events.count + batch.rejects.count
+            counts.rejected += batch.rejects.count
+            batch.rejects.forEach(onReject)
+            counts.bytesRead = batch.bytesRead
+            onProgress(counts)
+            if batch.isLast { return batch.failure }
+        }
+    }
+
+    private func append(_ source: Source, summary: inout Summary, strict: Bool,
+                        onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
+        guard let log, let index else { return }
+        let parser = try source.open()
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
+        do {
+            summary = try await gate.run { [summary] () async throws -> Summary in
+                var summary = summary
+                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject, onProgress: onProgress)
+                return summary
+            }
+        } catch let error as IngestError {
+            thread.cancel()
+            throw error
+        } catch {
+            thread.cancel()
+            throw IngestError(.storage, "ingest of \(source.displayName) failed: \(error)")
+        }
+    }
+
+    /// The append loop: up to ``Configuration/maxInFlight`` appends run concurrently so the log's
+    /// group commit shares fsyncs between them; each batch's ids are committed to the index right
+    /// after its own append is durable. Fingerprints of batches still in flight are kept in memory
+    /// so that a later batch never appends them again.
+    private func pipeline(_ thread: ParsingThread, log: any MessageLog, index: SeenIndex, summary: inout Summary, strict: Bool,
+                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws {
+        var topicsReady = Set<TopicName>()
+        let maxInFlight = max(1, configuration.maxInFlight)
+        try await withThrowingTaskGroup(of: Completed.self) { group in
+            var inFlight = 0
+            var pending = Set<Fingerprint>()
+            func reap(_ done: Completed) {
+                inFlight -= 1
+                summary.counts.appended += done.appended
+                pending.subtract(done.fingerprints)
+            }
+            while true {
+                let batch = await thread.next()
+                summary.counts.read += batch.events.count + batch.rejects.count
+                summary.counts.rejected += batch.rejects.count
+                batch.rejects.forEach(onReject)
+                if strict && !batch.rejects.isEmpty {
+                    // The file changed between the passes: stop rather than append more of it.
+                    summary.failure = IngestError(.rejected, "\(summary.file) changed while it was being ingested (entries valid in the first pass are now rejected); stopped")
+                    thread.cancel()
+                    break
+                }
+                if !batch.events.isEmpty {
+                    let plan = try await Self.plan(batch.events, index: index, pending: pending)
+                    summary.counts.duplicates += plan.duplicates
+                    pending.formUnion(plan.transactionFPs)
+                    pending.formUnion(plan.messageFPs)
+                    for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
+                                                     (Topics.messages, plan.messages, configuration.messagesTopic)]
+                        where !records.isEmpty && !topicsReady.contains(topic) {
+                        try await ensureTopic(topic, config, log)
+                        topicsReady.insert(topic)
+                    }
+                    while inFlight >= maxInFlight, let done = try await group.next() { reap(done) }
+                    inFlight += 1
+                    group.addTask {
+                        try await Self.appendAndRecord(plan, log: log, index: index)
+                    }
+                }
+                summary.counts.bytesRead = batch.bytesRead
+                onProgress(summary.counts)
+                if batch.isLast {
+                    summary.failure = batch.failure
+                    break
+                }
+            }
+            while let done = try await group.next() { reap(done) }
+            onProgress(summary.counts)
+        }
+    }
+
+    /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
+    struct Plan: Sendable {
+        var transactions: [Event] = []
+        var messages: [Event] = []
+        var transactionFPs: [Fingerprint] = []
+        var messageFPs: [Fingerprint] = []
+        var duplicates = 0
+    }
+
+    struct Completed: Sendable {
+        var appended: Int
+        var fingerprints: [Fingerprint]
+    }
+
+    private static func plan(_ events: [PreparedEvent], index: SeenIndex, pending: Set<Fingerprint>) async throws(IngestError) -> Plan {
+        let seen = try await index.contains(events.map(\.fingerprint))
+        var inBatch = Set<Fingerprint>()
+        inBatch.reserveCapacity(events.count)
+        var plan = Plan()
+        for e in events {
+            if seen.contains(e.fingerprint) || pending.contains(e.fingerprint) || !inBatch.insert(e.fingerprint).inserted {
+                plan.duplicates += 1
+                continue
+            }
+            if case .message = e.event {
+                plan.messages.append(e.event)
+                plan.messageFPs.append(e.fingerprint)
+            } else {
+                plan.transactions.append(e.event)
+                plan.transactionFPs.append(e.fingerprint)
+            }
+        }
+        return plan
+    }
+
+    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
+        var appended = 0
+        for (topic, events, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                     (Topics.messages, plan.messages, plan.messageFPs)] where !events.isEmpty {
+            // Encoded here, in the append task, so encoding runs in parallel with parsing.
+            let records = events.map(EventCodec.record)
+            let positions: [RecordPosition]
+            do {
+                positions = try await log.append(records, to: topic)
+            } catch {
+                throw IngestError(.storage, "cannot append to \(topic): \(error)")
+            }
+            try await index.record(fps, ranges: ranges(positions))
+            appended += records.count
+        }
+        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.messageFPs)
+    }
+
+    static func ranges(_ positions: [RecordPosition]) -> [SeenIndex.AppendedRange] {
+        var byPartition: [TopicPartition: SeenIndex.AppendedRange] = [:]
+        for p in positions {
+            let tp = TopicPartition(p.topic, p.partition)
+            if var r = byPartition[tp] {
+                r.first = min(r.first, p.offset)
+                r.last = max(r.last, p.offset)
+                r.count += 1
+                byPartition[tp] = r
+            } else {
+                byPartition[tp] = SeenIndex.AppendedRange(topicPartition: tp, first: p.offset, last: p.offset, count: 1)
+            }
+        }
+        return Array(byPartition.values)
+    }
+
+    private func ensureTopic(_ topic: TopicName, _ config: TopicConfiguration, _ log: any MessageLog) async throws(IngestError) {
+        do {
+            _ = try await log.describeTopic(topic)
+            return
+        } catch let e as LogError where e.code == .unknownTopic {
+            // create below
+        } catch {
+            throw IngestError(.storage, "cannot read topic \(topic): \(error)")
+        }
+        do {
+            _ = try await log.createTopic(topic, configuration: config)
+            configuration.logger.info("topic created for ingest", metadata: ["chapar.topic": "\(topic)", "chapar.partitions": "\(config.partitions)"])
+        } catch let e as LogError where e.code == .topicExists {
+            return
+        } catch {
+            throw IngestError(.storage, "cannot create topic \(topic): \(error)")
+        }
+    }
+}
+
+/// Runs async critical sections one at a time, in arrival order (an actor alone would interleave
+/// them at every `await`).
+final class AsyncGate: Sendable {
+    private struct State {
+        var busy = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if !s.busy {
+                    s.busy = true
+                    return true
+                }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+        defer {
+            let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if s.waiters.isEmpty {
+                    s.busy = false
+                    return nil
+                }
+                return s.waiters.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+}
+
+extension Duration {
+    var secondsDouble: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

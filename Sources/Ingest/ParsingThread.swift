@@ -1,0 +1,135 @@
+import ChaparModels
+import Foundation
+import Synchronization
+
+/// Runs a parser on its own thread and hands its output to async code in batches, at most
+/// `depth` batches ahead, so file reads never block the cooperative pool and parsing overlaps
+/// the log append of the previous batch. Memory: at most `depth + 2` batches.
+final class ParsingThread: Sendable {
+    /// What the parser thread produced since the previous batch.
+    struct Batch: Sendable {
+        var events: [PreparedEvent] = []
+        var rejects: [EntryError] = []
+        var bytesRead: Int64 = 0
+        /// The parser's fatal error, after which no more batches come.
+        var failure: IngestError? = nil
+        var isLast = false
+    }
+
+    private struct State {
+        var ready: [Batch] = []
+        var waiter: CheckedContinuation<Batch, Never>? = nil
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+    private let slots: DispatchSemaphore
+    static let maxBatchBytes = 1 << 20
+
+    /// Starts parsing at once.
+    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2) {
+        slots = DispatchSemaphore(value: depth)
+        let box = ParserBox(parser)
+        let thread = Thread { [self] in
+            self.produce(box, batchSize: batchSize)
+        }
+        thread.name = "chapar-ingest-parse"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func produce(_ box: ParserBox, batchSize: Int) {
+        let progress = box.parser as? any ProgressReporting
+        while true {
+            slots.wait()
+            if state.withLock({ $0.cancelled }) { return }
+            var batch = Batch()
+            batch.events.reserveCapacity(batchSize)
+            var produced = 0
+            var bytes = 0
+            let startBytes = progress?.bytesRead ?? 0
+            do throws(IngestError) {
+                // A batch ends at `batchSize` entries or about 1 MiB of input or records, whichever
+                // comes first, so long narratives cannot multiply the memory in flight.
+                while produced < batchSize && bytes < Self.maxBatchBytes
+                        && (progress.map { $0.bytesRead - startBytes < Int64(Self.maxBatchBytes) } ?? true) {
+                    guard let entry = try box.parser.next() else {
+                        batch.isLast = true
+                        break
+                    }
+                    produced += 1
+                    switch entry {
+                    case .event(let e):
+                        bytes += e.estimatedSize
+                        batch.events.append(PreparedEvent(e))
+                    case .rejected(let r): batch.rejects.append(r)
+                    }
+                }
+            } catch {
+                batch.failure = error
+                batch.isLast = true
+            }
+            batch.bytesRead = progress?.bytesRead ?? -1
+            let last = batch.isLast
+            let waiter = state.withLock { s -> CheckedContinuation<Batch, Never>? in
+                if let w = s.waiter {
+                    s.waiter = nil
+                    return w
+                }
+                s.ready.append(batch)
+                return nil
+            }
+            waiter?.resume(returning: batch)
+            if last { return }
+        }
+    }
+
+    /// The next batch; after one with `isLast`, do not call again.
+    func next() async -> Batch {
+        let batch = await withCheckedContinuation { (c: CheckedContinuation<Batch, Never>) in
+            let ready = state.withLock { s -> Batch? in
+                if !s.ready.isEmpty { return s.ready.removeFirst() }
+                s.waiter = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+        slots.signal()
+        return batch
+    }
+
+    /// Stops the thread after its current batch (the consumer gave up).
+    func cancel() {
+        state.withLock { $0.cancelled = true }
+        slots.signal()
+    }
+}
+
+/// Hands a parser (not Sendable: it owns a descriptor and buffers) to the parsing thread.
+private final class ParserBox: @unchecked Sendable {
+    // Safe: after init only the parsing thread touches `parser`.
+    var parser: any EntryParser
+    init(_ parser: consuming any EntryParser) { self.parser = parser }
+}
+
+/// An event and its dedupe fingerprint, computed on the parser thread. Encoding into a record
+/// happens later, in the append task, and only for events that are not duplicates.
+struct PreparedEvent: Sendable {
+    let event: Event
+    let fingerprint: Fingerprint
+
+    init(_ event: Event) {
+        self.event = event
+        fingerprint = Fingerprint(event.id)
+    }
+}
+
+extension Event {
+    /// Roughly the bytes this event holds, to bound batches by size.
+    var estimatedSize: Int {
+        switch self {
+        case .transaction(let t): 160 + t.description.utf8.count + (t.counterparty?.utf8.count ?? 0)
+        case .message(let m): 160 + m.variables.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        }
+    }
+}

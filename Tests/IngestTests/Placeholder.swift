@@ -1,6 +1,0 @@
-import Testing
-@testable import Ingest
-
-@Suite struct IngestModulePlaceholder {
-    @Test func moduleLinks() {}
-}
