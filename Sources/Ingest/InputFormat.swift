@@ -78,15 +78,13 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     }
 
     /// Opens a parser for `path` in this format (``auto`` detects first).
-    ///
-    /// camt.054 and MT940 parsers are provided by `Camt054Parser` / `MT940Parser` where this build
-    /// has them; until then the two cases below say so.
+
     public func makeParser(path: String, displayName: String, options: ParserOptions) throws(IngestError) -> any EntryParser {
         switch self == .auto ? try InputFormat.detect(path: path) : self {
         case .auto, .csv: return try CSVParser(path: path, displayName: displayName, options: options)
         case .jsonl: return try JSONLinesParser(path: path, displayName: displayName, options: options)
-        case .camt054: throw IngestError(.usage, "\(displayName): camt.054 input is not supported by this build of chapar yet; convert the file to CSV or JSON Lines (docs/ingest.md)")
-        case .mt940: throw IngestError(.usage, "\(displayName): MT940/MT942 input is not supported by this build of chapar yet; convert the file to CSV or JSON Lines (docs/ingest.md)")
+        case .camt054: return try Camt054Parser(path: path, displayName: displayName, options: options)
+        case .mt940: return try MT940Parser(path: path, displayName: displayName, options: options)
         }
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 
-// Scaffold registered in Chapar.swift; replaced by the real command before it lands.
+/// `chapar demo …`: realistic generated data for trying Chapar out and for benchmarks.
 struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Demo data generators.")
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Demo data generators: customers and transactions on the same accounts.",
+        subcommands: [DemoTransactions.self])
 }
