@@ -152,3 +152,26 @@ public enum CustomerCSV {
         return CustomerProfile(id: id, name: name, language: language, timeZone: timeZone, birthday: birthday, active: active, accounts: accounts, channels: channels)
     }
 }
+
+extension CustomerCSV {
+    /// Writes customers as an importable CSV file (header first, RFC 4180, CRLF, UTF-8).
+    public struct Writer {
+        private var csv: CSVWriter
+
+        /// Creates (or replaces) `path`, or writes to stdout when nil, and writes the header.
+        public init(path: String?) throws(CustomerStoreError) {
+            csv = try CSVWriter(path: path)
+            try csv.write(CustomerCSV.columns)
+        }
+
+        /// Appends one customer.
+        public mutating func write(_ profile: CustomerProfile) throws(CustomerStoreError) {
+            try csv.write(CustomerCSV.row(profile))
+        }
+
+        /// Flushes and closes (a file is fsynced first).
+        public mutating func finish() throws(CustomerStoreError) {
+            try csv.finish()
+        }
+    }
+}
