@@ -52,7 +52,11 @@ public final class CustomerStore: Sendable {
         config.maximumReaderCount = 4
         do {
             let pool = try DatabasePool(path: path, configuration: config)
-            try migrator.migrate(pool)
+            // Check with a read first: migrating takes the write lock, and a reader such as
+            // `chapar customers show` must work while another process holds it.
+            if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
+                try migrator.migrate(pool)
+            }
             logger.debug("customer store opened", metadata: ["chapar.path": .string(path)])
             return CustomerStore(path: path, pool: pool, logger: logger)
         } catch {
