@@ -64,6 +64,7 @@ public enum CustomerCSV {
 
     /// Parses `debit;credit;security`, or `none` for no kinds at all.
     public static func parseEvents(_ text: String) throws(InvalidValue) -> Set<EventKind> {
+        if text == ProfileCodec.defaultKindsText { return EventKind.defaultSubscription }
         if text.lowercased() == "none" { return [] }
         var kinds: Set<EventKind> = []
         for part in text.split(separator: ";", omittingEmptySubsequences: false) {
@@ -76,6 +77,7 @@ public enum CustomerCSV {
     struct Header {
         var index: [String: Int] = [:]
         let channelIndex: [(address: Int?, enabled: Int?, events: Int?, minimum: Int?, quiet: Int?)]
+        private(set) var id: Int?, name: Int?, language: Int?, timezone: Int?, birthday: Int?, active: Int?, accounts: Int?
 
         init(_ fields: [String]) throws(InvalidValue) {
             for (i, raw) in fields.enumerated() {
@@ -90,10 +92,17 @@ public enum CustomerCSV {
                 throw InvalidValue(name, "the header has no '\(name)' column; the first line must name the columns, e.g. \(CustomerCSV.columns.prefix(7).joined(separator: ","))")
             }
             let idx = index
+            (id, name, language, timezone, birthday, active, accounts) =
+                (idx["id"], idx["name"], idx["language"], idx["timezone"], idx["birthday"], idx["active"], idx["accounts"])
             channelIndex = Channel.allCases.map { c in
                 (idx[c.rawValue], idx["\(c)_enabled"], idx["\(c)_events"], idx["\(c)_min_amount"], idx["\(c)_quiet_hours"])
             }
         }
+    }
+
+    /// Column names per channel, built once: (address, enabled, events, min_amount, quiet_hours).
+    static let channelColumns: [(String, String, String, String, String)] = Channel.allCases.map { c in
+        (c.rawValue, "\(c)_enabled", "\(c)_events", "\(c)_min_amount", "\(c)_quiet_hours")
     }
 
     /// Builds a profile from one record, appending one `column: what is wrong` per bad field to
@@ -108,19 +117,19 @@ public enum CustomerCSV {
             problems.append(("row", "it has \(fields.count) fields but the header has \(header.index.count); quote fields that contain commas"))
             return nil
         }
-        let id = check("id") { () throws(InvalidValue) in try CustomerID(field(header.index["id"])) }
-        let name = field(header.index["name"])
+        let id = check("id") { () throws(InvalidValue) in try CustomerID(field(header.id)) }
+        let name = field(header.name)
         _ = check("name") { () throws(InvalidValue) in try CustomerStore.validateName(name) }
-        let language = check("language") { () throws(InvalidValue) in try Language(parsing: field(header.index["language"])) }
-        var timeZone = field(header.index["timezone"])
+        let language = check("language") { () throws(InvalidValue) in try Language(parsing: field(header.language)) }
+        var timeZone = field(header.timezone)
         if timeZone.isEmpty { timeZone = "Asia/Tehran" }
         _ = check("timezone") { () throws(InvalidValue) in try CustomerStore.validateTimeZone(timeZone) }
-        let birthdayText = field(header.index["birthday"])
+        let birthdayText = field(header.birthday)
         let birthday = birthdayText.isEmpty ? nil : check("birthday") { () throws(InvalidValue) in try CalendarDate(iso: birthdayText) }
-        let activeText = field(header.index["active"])
+        let activeText = field(header.active)
         let active = activeText.isEmpty ? true : check("active") { () throws(InvalidValue) in try parseBool(activeText, field: "active") }
         var accounts: [AccountID] = []
-        let accountsText = field(header.index["accounts"])
+        let accountsText = field(header.accounts)
         if !accountsText.isEmpty {
             for part in accountsText.split(separator: ";", omittingEmptySubsequences: false) {
                 if let a = check("accounts", { () throws(InvalidValue) in try AccountID(String(part)) }) {
@@ -130,20 +139,20 @@ public enum CustomerCSV {
         }
         var channels: [ChannelPreference] = []
         for (c, channel) in Channel.allCases.enumerated() {
-            let cols = header.channelIndex[c]
+            let cols = header.channelIndex[c], names = channelColumns[c]
             let addressText = field(cols.address)
             let enabledText = field(cols.enabled), eventsText = field(cols.events), minText = field(cols.minimum), quietText = field(cols.quiet)
             if addressText.isEmpty {
-                for (suffix, text) in [("enabled", enabledText), ("events", eventsText), ("min_amount", minText), ("quiet_hours", quietText)] where !text.isEmpty {
-                    problems.append(("\(channel)_\(suffix)", "set, but the \(channel) column is empty; give an address or leave this empty"))
+                for (column, text) in [(names.1, enabledText), (names.2, eventsText), (names.3, minText), (names.4, quietText)] where !text.isEmpty {
+                    problems.append((column, "set, but the \(channel) column is empty; give an address or leave this empty"))
                 }
                 continue
             }
-            let address = check(channel.rawValue) { () throws(InvalidValue) in try ContactAddress(channel, addressText) }
-            let enabled = enabledText.isEmpty ? true : check("\(channel)_enabled") { () throws(InvalidValue) in try parseBool(enabledText, field: "enabled") }
-            let events = eventsText.isEmpty ? EventKind.defaultSubscription : check("\(channel)_events") { () throws(InvalidValue) in try parseEvents(eventsText) }
-            let minimums = minText.isEmpty ? [:] : check("\(channel)_min_amount") { () throws(InvalidValue) in try parseMinimums(minText) }
-            let quiet = quietText.isEmpty ? nil : check("\(channel)_quiet_hours") { () throws(InvalidValue) in try QuietHours(parsing: quietText) }
+            let address = check(names.0) { () throws(InvalidValue) in try ContactAddress(channel, addressText) }
+            let enabled = enabledText.isEmpty ? true : check(names.1) { () throws(InvalidValue) in try parseBool(enabledText, field: "enabled") }
+            let events = eventsText.isEmpty ? EventKind.defaultSubscription : check(names.2) { () throws(InvalidValue) in try parseEvents(eventsText) }
+            let minimums = minText.isEmpty ? [:] : check(names.3) { () throws(InvalidValue) in try parseMinimums(minText) }
+            let quiet = quietText.isEmpty ? nil : check(names.4) { () throws(InvalidValue) in try QuietHours(parsing: quietText) }
             if let address, let enabled, let events, let minimums, quietText.isEmpty || quiet != nil {
                 channels.append(ChannelPreference(channel: channel, address: address, enabled: enabled, minimumAmounts: minimums, eventKinds: events, quietHours: quiet))
             }

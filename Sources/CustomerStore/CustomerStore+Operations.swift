@@ -49,9 +49,11 @@ extension CustomerStore {
     /// 1 to 200 characters, no control characters (Persian, Arabic and Latin letters are all fine).
     public static func validateName(_ name: String) throws(InvalidValue) {
         guard !name.trimmingSpaces.isEmpty else { throw InvalidValue("name", "the name is empty; give the customer's name") }
-        guard name.count <= 200 else { throw InvalidValue("name", "the name is longer than 200 characters") }
+        // Characters never outnumber UTF-8 bytes, so counting graphemes is needed only for long names.
+        guard name.utf8.count <= 200 || name.count <= 200 else { throw InvalidValue("name", "the name is longer than 200 characters") }
         guard name == name.trimmingSpaces else { throw InvalidValue("name", "the name starts or ends with spaces; remove them") }
-        for scalar in name.unicodeScalars where scalar.properties.generalCategory == .control {
+        // Control characters (category Cc) are exactly U+0000–001F and U+007F–009F.
+        for scalar in name.unicodeScalars where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F) {
             throw InvalidValue("name", "the name contains a control character (U+\(String(scalar.value, radix: 16, uppercase: true))); remove it")
         }
     }
@@ -215,6 +217,9 @@ extension CustomerStore {
 
 extension String {
     var trimmingSpaces: String {
+        // Fast path: most values have no surrounding white space; checking the two ends is cheap.
+        guard let f = unicodeScalars.first, let l = unicodeScalars.last else { return self }
+        if !f.properties.isWhitespace && !l.properties.isWhitespace { return self }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

@@ -50,7 +50,7 @@ struct ProfileWriter {
             sqlite3_bind_text(s, 2, pref.channel.rawValue, -1, sqliteTransient)
             sqlite3_bind_text(s, 3, pref.address.value, -1, sqliteTransient)
             sqlite3_bind_int64(s, 4, pref.enabled ? 1 : 0)
-            sqlite3_bind_text(s, 5, ProfileCodec.eventKindsText(pref.eventKinds), -1, sqliteTransient)
+            if let kinds = ProfileCodec.storedEventKinds(pref.eventKinds) { sqlite3_bind_text(s, 5, kinds, -1, sqliteTransient) } else { sqlite3_bind_null(s, 5) }
             if let q = pref.quietHours {
                 sqlite3_bind_int64(s, 6, Int64(q.start.minutes))
                 sqlite3_bind_int64(s, 7, Int64(q.end.minutes))
@@ -101,7 +101,13 @@ enum ProfileCodec {
         return kinds.map(\.rawValue).sorted().joined(separator: ";")
     }
 
-    static func eventKinds(_ text: String) throws(InvalidValue) -> Set<EventKind> {
+    /// The `event_kinds` column: NULL for the default subscription, else ``eventKindsText(_:)``.
+    static func storedEventKinds(_ kinds: Set<EventKind>) -> String? {
+        kinds.count == 3 && kinds == EventKind.defaultSubscription ? nil : eventKindsText(kinds)
+    }
+
+    static func eventKinds(_ text: String?) throws(InvalidValue) -> Set<EventKind> {
+        guard let text else { return EventKind.defaultSubscription }
         if text == defaultKindsText { return EventKind.defaultSubscription }
         var kinds: Set<EventKind> = []
         for part in text.split(separator: ";") { kinds.insert(try EventKind(String(part))) }
