@@ -54,22 +54,21 @@ extension CustomerStore {
         }
         return try bulkWrite("import \(file) into") { writer, summary, problems, _, replacing in
             var badRows = 0
+            var rejected: [(line: Int, message: String)] = []
             while let batch = handoff.take() {
                 if let fatal = batch.fatal { throw fatal }
                 problems += batch.problems
                 badRows += batch.badRows
-                guard problems.isEmpty else { continue }  // nothing will be applied: just collect the reports
+                guard problems.isEmpty && rejected.isEmpty else { continue }  // nothing will be applied: just collect the reports
                 for (line, profile) in batch.profiles {
-                    do {
-                        if replacing, try writer.delete(profile.id) { summary.replaced += 1 }
-                        try writer.insert(profile)
-                        summary.add(profile)
-                    } catch let error as DatabaseError {
-                        problems.append("\(file):\(line): row: the database rejected it (\(error.message ?? "\(error.resultCode)"))")
-                        badRows += 1
-                    }
+                    if replacing, try writer.delete(profile.id, problems: &rejected) { summary.replaced += 1 }
+                    try writer.insert(profile, line: line, problems: &rejected)
+                    summary.add(profile)
                 }
             }
+            try writer.finish(problems: &rejected)
+            for r in rejected { problems.append("\(file):\(r.line): row: the database rejected it (\(r.message))") }
+            badRows += rejected.count
             if !problems.isEmpty {
                 throw CustomerStoreError(.invalid, "\(file) has \(badRows) bad row(s); nothing was imported. Fix every row listed below and import the file again:", problems: problems)
             }
@@ -153,20 +152,23 @@ extension CustomerStore {
             throw CustomerStoreError(.invalid, "\(problems.count) customer(s) are invalid; nothing was imported:", problems: problems)
         }
         return try bulkWrite("import customers into") { writer, summary, problems, seen, replacing in
-            for p in profiles {
-                if seen.updateValue(0, forKey: p.id.rawValue) != nil {
+            var rejected: [(line: Int, message: String)] = []
+            for (i, p) in profiles.enumerated() {
+                if seen.updateValue(i, forKey: p.id.rawValue) != nil {
                     throw CustomerStoreError(.invalid, "customer \(p.id) is given twice; nothing was imported")
                 }
-                if replacing, try writer.delete(p.id) { summary.replaced += 1 }
-                try writer.insert(p)
+                if replacing, try writer.delete(p.id, problems: &rejected) { summary.replaced += 1 }
+                try writer.insert(p, line: i, problems: &rejected)
                 summary.add(p)
             }
+            try writer.finish(problems: &rejected)
+            for r in rejected { problems.append("customer \(profiles[r.line].id): the database rejected it (\(r.message))") }
         }
     }
 
     /// One immediate write transaction tuned for bulk inserts; rolls back if `body` throws.
     private func bulkWrite(_ what: String,
-                           _ body: (ProfileWriter, inout ImportSummary, inout [String], inout [String: Int], Bool) throws -> Void) throws -> ImportSummary {
+                           _ body: (BatchProfileWriter, inout ImportSummary, inout [String], inout [String: Int], Bool) throws -> Void) throws -> ImportSummary {
         do {
             let summary = try pool.writeWithoutTransaction { db -> ImportSummary in
                 // Foreign-key checks cost a parent lookup per row. Into an empty store, where every row
@@ -179,6 +181,9 @@ extension CustomerStore {
                 let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
                 try db.execute(sql: "PRAGMA cache_size = -262144")
                 defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+                // Batches run in savepoints; keep their page journals in memory instead of temp files.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
                 var summary = ImportSummary()
                 try db.inTransaction(.immediate) {
                     let replacing = try Bool.fetchOne(db, sql: "SELECT 1 FROM customer LIMIT 1") ?? false
@@ -187,7 +192,7 @@ extension CustomerStore {
                     }
                     var problems: [String] = []
                     var seen: [String: Int] = [:]
-                    try body(try ProfileWriter(db), &summary, &problems, &seen, replacing)
+                    try body(try BatchProfileWriter(db), &summary, &problems, &seen, replacing)
                     if !problems.isEmpty { throw CustomerStoreError(.invalid, "nothing was imported", problems: problems) }
                     return .commit
                 }
