@@ -192,7 +192,9 @@ extension CustomerStore {
                     }
                     var problems: [String] = []
                     var seen: [String: Int] = [:]
+                    if emptyBefore { try db.execute(sql: "DROP INDEX customer_account_by_account") }
                     try body(try BatchProfileWriter(db), &summary, &problems, &seen, replacing)
+                    if emptyBefore { try db.execute(sql: Schema.accountIndex) }
                     if !problems.isEmpty { throw CustomerStoreError(.invalid, "nothing was imported", problems: problems) }
                     return .commit
                 }
