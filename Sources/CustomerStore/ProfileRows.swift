@@ -136,14 +136,22 @@ enum ProfileReader {
 
     /// Customer ids linked to `account`, in id order.
     static func customerIDs(forAccount account: AccountID, _ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT customer_id FROM customer_account WHERE account = ? ORDER BY customer_id", arguments: [account.rawValue])
+        try String.fetchAll(try db.cachedStatement(sql: "SELECT customer_id FROM customer_account WHERE account = ? ORDER BY customer_id"), arguments: [account.rawValue])
     }
 
+    /// IN-list sizes the statements are prepared for; a chunk is padded to the next size by repeating
+    /// its last id, so each connection caches a handful of statements instead of one per size.
+    private static let listSizes = [1, 4, 16, 64, 256, 500]
+
     private static func loadChunk(_ ids: [String], _ db: Database, into result: inout [String: CustomerProfile]) throws {
-        let marks = databaseQuestionMarks(count: ids.count)
-        let args = StatementArguments(ids)
+        let size = listSizes.first { $0 >= ids.count } ?? ids.count
+        let marks = databaseQuestionMarks(count: size)
+        let args = StatementArguments(ids + Array(repeating: ids[ids.count - 1], count: size - ids.count))
+        func cursor(_ sql: String) throws -> RowCursor {
+            try Row.fetchCursor(try db.cachedStatement(sql: sql), arguments: args)
+        }
         do {
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, name, language, time_zone, birthday, active FROM customer WHERE id IN (\(marks))", arguments: args)
+            let rows = try cursor("SELECT id, name, language, time_zone, birthday, active FROM customer WHERE id IN (\(marks))")
             while let row = try rows.next() {
                 let id: String = row[0]
                 let birthday: String? = row[4]
@@ -151,18 +159,18 @@ enum ProfileReader {
                     id: try CustomerID(id), name: row[1], language: try Language(parsing: row[2]), timeZone: row[3],
                     birthday: try birthday.map { b throws(InvalidValue) in try CalendarDate(iso: b) }, active: (row[5] as Int64) != 0)
             }
-            let accounts = try Row.fetchCursor(db, sql: "SELECT customer_id, account FROM customer_account WHERE customer_id IN (\(marks)) ORDER BY customer_id, position", arguments: args)
+            let accounts = try cursor("SELECT customer_id, account FROM customer_account WHERE customer_id IN (\(marks)) ORDER BY customer_id, position")
             while let row = try accounts.next() {
                 let id: String = row[0]
                 result[id]?.accounts.append(try AccountID(row[1]))
             }
             var minimums: [String: [CurrencyCode: Int64]] = [:]
-            let mins = try Row.fetchCursor(db, sql: "SELECT customer_id, channel, currency, minor_units FROM channel_minimum WHERE customer_id IN (\(marks))", arguments: args)
+            let mins = try cursor("SELECT customer_id, channel, currency, minor_units FROM channel_minimum WHERE customer_id IN (\(marks))")
             while let row = try mins.next() {
                 let key = (row[0] as String) + "\u{0}" + (row[1] as String)
                 minimums[key, default: [:]][try CurrencyCode(row[2])] = row[3]
             }
-            let prefs = try Row.fetchCursor(db, sql: "SELECT customer_id, channel, address, enabled, event_kinds, quiet_start, quiet_end FROM channel_preference WHERE customer_id IN (\(marks)) ORDER BY customer_id", arguments: args)
+            let prefs = try cursor("SELECT customer_id, channel, address, enabled, event_kinds, quiet_start, quiet_end FROM channel_preference WHERE customer_id IN (\(marks)) ORDER BY customer_id")
             while let row = try prefs.next() {
                 let id: String = row[0]
                 let channelText: String = row[1]
@@ -171,7 +179,7 @@ enum ProfileReader {
                 var quiet: QuietHours?
                 if let start, let end { quiet = try QuietHours(start: try TimeOfDay(minutes: start), end: try TimeOfDay(minutes: end)) }
                 let pref = ChannelPreference(
-                    channel: channel, address: try ContactAddress(channel, row[2]), enabled: (row[3] as Int64) != 0,
+                    channel: channel, address: ContactAddress(stored: row[2], channel: channel), enabled: (row[3] as Int64) != 0,
                     minimumAmounts: minimums[id + "\u{0}" + channelText] ?? [:], eventKinds: try ProfileCodec.eventKinds(row[4]), quietHours: quiet)
                 result[id]?.channels.append(pref)
             }

@@ -21,6 +21,13 @@ public struct ContactAddress: Hashable, Sendable, Codable, CustomStringConvertib
         self.value = try ContactAddress.normalize(channel, text)
     }
 
+    /// An address read back from storage that validated it on the way in (the customer store's
+    /// read path), so the hot path does not validate every address again.
+    package init(stored value: String, channel: Channel) {
+        self.channel = channel
+        self.value = value
+    }
+
     public var description: String { value }
 
     /// A form safe for logs and the console: `+98912***4567`, `a***@example.com`, `telegram:***`.
