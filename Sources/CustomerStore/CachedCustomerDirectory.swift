@@ -87,11 +87,17 @@ public final class CachedCustomerDirectory: CustomerDirectory, Sendable {
         let wanted = missing
         let loaded = try await readAsync("look up accounts in") { db in
             var holders: [AccountID: [String]] = [:]
+            // Rows carry the normalized account text; map it back to the caller's AccountID values
+            // instead of parsing it again.
+            let byRaw = Dictionary(wanted.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
             for start in stride(from: 0, to: wanted.count, by: 500) {
                 let chunk = wanted[start..<min(start + 500, wanted.count)]
                 let rows = try Row.fetchCursor(db, sql: "SELECT account, customer_id FROM customer_account WHERE account IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY account, customer_id",
                                                arguments: StatementArguments(chunk.map(\.rawValue)))
-                while let row = try rows.next() { holders[try AccountID(row[0]), default: []].append(row[1]) }
+                while let row = try rows.next() {
+                    guard let account = byRaw[row[0] as String] else { continue }
+                    holders[account, default: []].append(row[1])
+                }
             }
             let profiles = try ProfileReader.load(Set(holders.values.joined()), db)
             return holders.mapValues { ids in ids.compactMap { profiles[$0] } }
