@@ -36,26 +36,41 @@ extension CustomerStore {
     ///   `storage`/`busy` for database trouble.
     public func importCSV(path file: String) throws -> ImportSummary {
         let reader = try CSVReader(path: file)
-        // Parsing and validation run on their own thread while this one writes to SQLite: the two
-        // halves cost about the same, so the pipeline nearly halves the time on two cores. The
-        // handoff is bounded, so memory stays flat however large the file.
-        let handoff = Handoff<ParsedBatch>(capacity: 8)
-        let parserDone = DispatchSemaphore(value: 0)
-        let parser = Thread {
-            CustomerStore.parse(reader, file: file, into: handoff)
+        // A pipeline of dedicated threads: one reads and splits the CSV, `validators` build and
+        // validate profiles, and this thread writes them to SQLite in file order. Validation costs
+        // more than writing, so it gets two threads. Every handoff is bounded, so memory stays flat
+        // however large the file.
+        let validators = 2
+        let raw = Handoff<RawBatch>(capacity: 4)
+        let parsed = OrderedHandoff<ParsedBatch>(capacity: 8, producers: validators)
+        let done = DispatchSemaphore(value: 0)
+        let readerThread = Thread {
+            CustomerStore.read(reader, file: file, into: raw)
             reader.close()
-            parserDone.signal()
+            done.signal()
         }
-        parser.name = "chapar.customers.import"
-        parser.start()
+        readerThread.name = "chapar.customers.read"
+        readerThread.start()
+        for v in 0..<validators {
+            let thread = Thread {
+                while let batch = raw.take() {
+                    guard parsed.put(batch.sequence, CustomerStore.validate(batch, file: file)) else { break }
+                }
+                parsed.producerFinished()
+                done.signal()
+            }
+            thread.name = "chapar.customers.validate.\(v)"
+            thread.start()
+        }
         defer {
-            handoff.cancel()
-            parserDone.wait()
+            raw.cancel()
+            parsed.cancel()
+            for _ in 0...validators { done.wait() }
         }
         return try bulkWrite("import \(file) into") { writer, summary, problems, _, replacing in
             var badRows = 0
             var rejected: [(line: Int, message: String)] = []
-            while let batch = handoff.take() {
+            while let batch = parsed.take() {
                 if let fatal = batch.fatal { throw fatal }
                 problems += batch.problems
                 badRows += batch.badRows
@@ -75,7 +90,16 @@ extension CustomerStore {
         }
     }
 
-    /// Validated rows (with their line numbers) and the problems found, a few thousand rows at a time.
+    /// Records as read, in file order, with the header they belong to.
+    struct RawBatch: Sendable {
+        var sequence: Int
+        var header: CustomerCSV.Header?
+        /// Each record, and the line of an earlier record with the same id when it repeats one.
+        var records: [(record: Result<CSVReader.Record, CSVReader.Malformed>, duplicateOf: Int?)] = []
+        var fatal: CustomerStoreError?
+    }
+
+    /// Validated rows (with their line numbers) and the problems found, a thousand rows at a time.
     struct ParsedBatch: Sendable {
         var profiles: [(line: Int, profile: CustomerProfile)] = []
         var problems: [String] = []
@@ -84,61 +108,84 @@ extension CustomerStore {
         var fatal: CustomerStoreError?
     }
 
-    /// The parser thread: reads `reader` to the end, or until the handoff is cancelled.
-    static func parse(_ reader: CSVReader, file: String, into handoff: Handoff<ParsedBatch>) {
+    /// The reader thread: splits `reader` into batches of records, until the end or a cancel.
+    /// Duplicate ids are found here, where the records pass in file order.
+    static func read(_ reader: CSVReader, file: String, into handoff: Handoff<RawBatch>) {
         var reader = reader
         defer { handoff.finish() }
+        var sequence = 0
+        func fail(_ error: CustomerStoreError) { _ = handoff.put(RawBatch(sequence: sequence, fatal: error)) }
         do {
             guard let first = try reader.next() else {
-                _ = handoff.put(ParsedBatch(fatal: CustomerStoreError(.invalid, "\(file) is empty; the first line must name the columns: \(CustomerCSV.columns.joined(separator: ","))")))
-                return
+                return fail(CustomerStoreError(.invalid, "\(file) is empty; the first line must name the columns: \(CustomerCSV.columns.joined(separator: ","))"))
             }
             let header: CustomerCSV.Header
             switch first {
             case .failure(let bad):
-                _ = handoff.put(ParsedBatch(fatal: CustomerStoreError(.invalid, "\(file):\(bad.line): header: \(bad.reason)")))
-                return
+                return fail(CustomerStoreError(.invalid, "\(file):\(bad.line): header: \(bad.reason)"))
             case .success(let record):
                 do { header = try CustomerCSV.Header(record.fields) } catch {
-                    _ = handoff.put(ParsedBatch(fatal: CustomerStoreError(.invalid, "\(file):\(record.line): header: \(error.field): \(error.reason)")))
-                    return
+                    return fail(CustomerStoreError(.invalid, "\(file):\(record.line): header: \(error.field): \(error.reason)"))
                 }
             }
+            let idColumn = header.id ?? 0
             var seen: [String: Int] = [:]
-            var rowProblems: [(column: String, reason: String)] = []
-            var batch = ParsedBatch()
-            batch.profiles.reserveCapacity(2000)
+            var batch = RawBatch(sequence: sequence, header: header)
+            batch.records.reserveCapacity(1000)
             while let next = try reader.next() {
-                switch next {
-                case .failure(let bad):
-                    batch.problems.append("\(file):\(bad.line): row: \(bad.reason)")
-                    batch.badRows += 1
-                case .success(let record):
+                var duplicateOf: Int?
+                if case .success(let record) = next {
                     if record.fields.count == 1 && record.fields[0].isEmpty { continue }  // blank line
-                    rowProblems.removeAll(keepingCapacity: true)
-                    if let profile = CustomerCSV.profile(record.fields, header: header, problems: &rowProblems) {
-                        if let earlier = seen.updateValue(record.line, forKey: profile.id.rawValue) {
-                            seen[profile.id.rawValue] = earlier
-                            batch.problems.append("\(file):\(record.line): id: customer \(profile.id) is already on line \(earlier); keep one row per customer")
-                            batch.badRows += 1
-                        } else {
-                            batch.profiles.append((record.line, profile))
-                        }
-                    } else {
-                        for p in rowProblems { batch.problems.append("\(file):\(record.line): \(p.column): \(p.reason)") }
-                        batch.badRows += 1
+                    if idColumn < record.fields.count, !record.fields[idColumn].isEmpty,
+                       let earlier = seen.updateValue(record.line, forKey: record.fields[idColumn]) {
+                        seen[record.fields[idColumn]] = earlier
+                        duplicateOf = earlier
                     }
                 }
-                if batch.profiles.count + batch.badRows >= 2000 {
+                batch.records.append((next, duplicateOf))
+                if batch.records.count >= 1000 {
                     guard handoff.put(batch) else { return }
-                    batch = ParsedBatch()
-                    batch.profiles.reserveCapacity(2000)
+                    sequence += 1
+                    batch = RawBatch(sequence: sequence, header: header)
+                    batch.records.reserveCapacity(1000)
                 }
             }
             _ = handoff.put(batch)
         } catch {
-            _ = handoff.put(ParsedBatch(fatal: error))
+            fail(error)
         }
+    }
+
+    /// A validator thread's work: records to profiles, or to `FILE:LINE: column: what is wrong`.
+    static func validate(_ raw: RawBatch, file: String) -> ParsedBatch {
+        var batch = ParsedBatch()
+        if let fatal = raw.fatal {
+            batch.fatal = fatal
+            return batch
+        }
+        guard let header = raw.header else { return batch }
+        batch.profiles.reserveCapacity(raw.records.count)
+        var rowProblems: [(column: String, reason: String)] = []
+        for (next, duplicateOf) in raw.records {
+            switch next {
+            case .failure(let bad):
+                batch.problems.append("\(file):\(bad.line): row: \(bad.reason)")
+                batch.badRows += 1
+            case .success(let record):
+                rowProblems.removeAll(keepingCapacity: true)
+                let profile = CustomerCSV.profile(record.fields, header: header, problems: &rowProblems)
+                if let duplicateOf {
+                    rowProblems.append(("id", "customer \(record.fields[header.id ?? 0]) is already on line \(duplicateOf); keep one row per customer"))
+                }
+                if let profile, rowProblems.isEmpty {
+                    batch.profiles.append((record.line, profile))
+                } else {
+                    for p in rowProblems { batch.problems.append("\(file):\(record.line): \(p.column): \(p.reason)") }
+                    batch.badRows += 1
+                }
+            }
+        }
+        return batch
     }
 
     /// Adds or replaces many customers in one transaction (the notifier's benchmark and tests use it).
@@ -283,6 +330,62 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
     }
 
     /// The consumer stops: wakes and stops the producer.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// A bounded handoff from several producers to one consumer that takes items in sequence order.
+final class OrderedHandoff<Item: Sendable>: @unchecked Sendable {
+    // Safe: every stored property except `capacity` is only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var items: [Int: Item] = [:]
+    private var next = 0
+    private var producers: Int
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int, producers: Int) {
+        self.capacity = capacity
+        self.producers = producers
+    }
+
+    /// Waits until `sequence` is within `capacity` of the next to be taken, then stores the item;
+    /// false when the consumer cancelled.
+    func put(_ sequence: Int, _ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while sequence >= next + capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items[sequence] = item
+        condition.broadcast()
+        return true
+    }
+
+    /// One producer is done.
+    func producerFinished() {
+        condition.lock()
+        producers -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next item in sequence, or nil once every producer finished and nothing is left.
+    func take() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items[next] == nil && producers > 0 && !cancelled { condition.wait() }
+        guard !cancelled, let item = items.removeValue(forKey: next) else { return nil }
+        next += 1
+        condition.broadcast()
+        return item
+    }
+
+    /// The consumer stops: wakes and stops the producers.
     func cancel() {
         condition.lock()
         cancelled = true
