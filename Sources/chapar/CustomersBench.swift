@@ -22,6 +22,7 @@ struct CustomersBench: AsyncParsableCommand {
     @Option(help: "Cache capacity of the directory.") var cache: Int = 200_000
     @Option(help: "Directory for the benchmark files (removed afterwards).") var dir: String =
         (NSTemporaryDirectory() as NSString).appendingPathComponent("chapar-bench-customers-\(getpid())")
+    @Flag(help: "Keep the benchmark directory (CSV and database) instead of removing it.") var keep = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -55,7 +56,7 @@ struct CustomersBench: AsyncParsableCommand {
     func run() async throws {
         try await CLIError.run {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
+            defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
             let clock = ContinuousClock()
             let csv = (dir as NSString).appendingPathComponent("customers.csv")
 
