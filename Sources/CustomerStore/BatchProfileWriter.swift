@@ -79,19 +79,17 @@ final class BatchProfileWriter {
 
     /// Copies `text` into the arena and binds it without SQLite copying it again.
     private func bind(_ s: OpaquePointer?, _ index: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            if arenaUsed + bytes.count > arenaSize {
-                // Cannot happen with validated rows (a statement binds at most a few hundred KB), but
-                // stay correct if it does: let SQLite copy.
-                sqlite3_bind_text(s, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), Int32(bytes.count),
-                                  unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self))
-                return
-            }
+        let done: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard arenaUsed + bytes.count <= arenaSize else { return false }
             let destination = arena + arenaUsed
             if let base = bytes.baseAddress { destination.copyMemory(from: base, byteCount: bytes.count) }
             arenaUsed += bytes.count
             sqlite3_bind_text(s, index, destination.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+            return true
+        }
+        if done != true {
+            // Not contiguous, or (impossible with validated rows) the arena is full: let SQLite copy.
+            sqlite3_bind_text(s, index, text, -1, unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self))
         }
     }
 
@@ -119,39 +117,40 @@ final class BatchProfileWriter {
     }
 
     private func writeBatch(_ batch: [(line: Int, profile: CustomerProfile)]) throws {
-        try insertRows(batch.map(\.profile), table: "customer", columns: "id, name, language, time_zone, birthday, active", width: 6) { s, base, p in
-            bind(s, base + 1, p.id.rawValue)
-            bind(s, base + 2, p.name)
-            bind(s, base + 3, p.language.rawValue)
-            bind(s, base + 4, p.timeZone)
-            if let b = p.birthday { bind(s, base + 5, b.description) } else { sqlite3_bind_null(s, base + 5) }
-            sqlite3_bind_int64(s, base + 6, p.active ? 1 : 0)
+        // Rows are addressed by index pairs into `batch` rather than copied into tuples of strings:
+        // the profiles were built on other threads, and every retain here is a contended atomic.
+        try insertRows(Array(batch.indices), table: "customer", columns: "id, name, language, time_zone, birthday, active", width: 6) { s, base, i in
+            bind(s, base + 1, batch[i].profile.id.rawValue)
+            bind(s, base + 2, batch[i].profile.name)
+            bind(s, base + 3, batch[i].profile.language.rawValue)
+            bind(s, base + 4, batch[i].profile.timeZone)
+            if let b = batch[i].profile.birthday { bind(s, base + 5, b.description) } else { sqlite3_bind_null(s, base + 5) }
+            sqlite3_bind_int64(s, base + 6, batch[i].profile.active ? 1 : 0)
         }
-        var accounts: [(id: String, account: String, position: Int)] = []
-        var channels: [(id: String, pref: ChannelPreference)] = []
-        var minimums: [(id: String, channel: String, currency: String, minor: Int64)] = []
+        var accounts: [(Int32, Int32)] = [], channels: [(Int32, Int32)] = [], minimums: [(Int32, Int32)] = []
         accounts.reserveCapacity(batch.count * 2)
         channels.reserveCapacity(batch.count * 3)
-        for (_, p) in batch {
-            for (i, a) in p.accounts.enumerated() { accounts.append((p.id.rawValue, a.rawValue, i)) }
-            for pref in p.channels {
-                channels.append((p.id.rawValue, pref))
-                for (currency, minor) in pref.minimumAmounts { minimums.append((p.id.rawValue, pref.channel.rawValue, currency.rawValue, minor)) }
+        for i in batch.indices {
+            for a in batch[i].profile.accounts.indices { accounts.append((Int32(i), Int32(a))) }
+            for c in batch[i].profile.channels.indices {
+                channels.append((Int32(i), Int32(c)))
+                if !batch[i].profile.channels[c].minimumAmounts.isEmpty { minimums.append((Int32(i), Int32(c))) }
             }
         }
         try insertRows(accounts, table: "customer_account", columns: "account, customer_id, position", width: 3) { s, base, row in
-            bind(s, base + 1, row.account)
-            bind(s, base + 2, row.id)
-            sqlite3_bind_int64(s, base + 3, Int64(row.position))
+            let i = Int(row.0), a = Int(row.1)
+            bind(s, base + 1, batch[i].profile.accounts[a].rawValue)
+            bind(s, base + 2, batch[i].profile.id.rawValue)
+            sqlite3_bind_int64(s, base + 3, Int64(a))
         }
         try insertRows(channels, table: "channel_preference", columns: "customer_id, channel, address, enabled, event_kinds, quiet_start, quiet_end", width: 7) { s, base, row in
-            let pref = row.pref
-            bind(s, base + 1, row.id)
-            bind(s, base + 2, pref.channel.rawValue)
-            bind(s, base + 3, pref.address.value)
-            sqlite3_bind_int64(s, base + 4, pref.enabled ? 1 : 0)
-            if let kinds = ProfileCodec.storedEventKinds(pref.eventKinds) { bind(s, base + 5, kinds) } else { sqlite3_bind_null(s, base + 5) }
-            if let q = pref.quietHours {
+            let i = Int(row.0), c = Int(row.1)
+            bind(s, base + 1, batch[i].profile.id.rawValue)
+            bind(s, base + 2, batch[i].profile.channels[c].channel.rawValue)
+            bind(s, base + 3, batch[i].profile.channels[c].address.value)
+            sqlite3_bind_int64(s, base + 4, batch[i].profile.channels[c].enabled ? 1 : 0)
+            if let kinds = ProfileCodec.storedEventKinds(batch[i].profile.channels[c].eventKinds) { bind(s, base + 5, kinds) } else { sqlite3_bind_null(s, base + 5) }
+            if let q = batch[i].profile.channels[c].quietHours {
                 sqlite3_bind_int64(s, base + 6, Int64(q.start.minutes))
                 sqlite3_bind_int64(s, base + 7, Int64(q.end.minutes))
             } else {
@@ -159,7 +158,12 @@ final class BatchProfileWriter {
                 sqlite3_bind_null(s, base + 7)
             }
         }
-        try insertRows(minimums, table: "channel_minimum", columns: "customer_id, channel, currency, minor_units", width: 4) { s, base, row in
+        var minimumRows: [(id: String, channel: String, currency: String, minor: Int64)] = []
+        for (i, c) in minimums {
+            let pref = batch[Int(i)].profile.channels[Int(c)]
+            for (currency, minor) in pref.minimumAmounts { minimumRows.append((batch[Int(i)].profile.id.rawValue, pref.channel.rawValue, currency.rawValue, minor)) }
+        }
+        try insertRows(minimumRows, table: "channel_minimum", columns: "customer_id, channel, currency, minor_units", width: 4) { s, base, row in
             bind(s, base + 1, row.id)
             bind(s, base + 2, row.channel)
             bind(s, base + 3, row.currency)
