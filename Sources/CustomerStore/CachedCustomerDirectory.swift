@@ -1,6 +1,7 @@
 public import ChaparModels
 import Foundation
 import GRDB
+import Logging
 import Synchronization
 
 /// The notifier's view of a ``CustomerStore``: lookups answered from a bounded in-process cache,
@@ -20,12 +21,12 @@ public final class CachedCustomerDirectory: CustomerDirectory, Sendable {
     private let poller: DataVersionPoller
     private let seenLocalWrites: Atomic<UInt64>
 
-    init(store: CustomerStore, cacheCapacity: Int, pollInterval: Duration) throws {
+    init(store: CustomerStore, cacheCapacity: Int, pollInterval: Duration) {
         self.store = store
         let cache = ProfileCache(capacity: cacheCapacity)
         self.cache = cache
         seenLocalWrites = Atomic(store.localWrites.load(ordering: .acquiring))
-        poller = try DataVersionPoller(path: store.path, interval: pollInterval) { cache.invalidateAll() }
+        poller = DataVersionPoller(path: store.path, interval: pollInterval, logger: store.logger) { cache.invalidateAll() }
     }
 
     deinit { poller.stop() }
@@ -126,13 +127,8 @@ extension CustomerStore {
     /// - Parameters:
     ///   - cacheCapacity: lookups kept (accounts and customer ids together); least recently used go first.
     ///   - pollInterval: how often to check whether another process changed the database.
-    /// - Throws: `storage` when the polling connection cannot be opened.
-    public func directory(cacheCapacity: Int = 200_000, pollInterval: Duration = .milliseconds(250)) throws -> CachedCustomerDirectory {
-        do {
-            return try CachedCustomerDirectory(store: self, cacheCapacity: cacheCapacity, pollInterval: pollInterval)
-        } catch {
-            throw CustomerStore.map(error, path: path, doing: "watch")
-        }
+    public func directory(cacheCapacity: Int = 200_000, pollInterval: Duration = .milliseconds(250)) -> CachedCustomerDirectory {
+        CachedCustomerDirectory(store: self, cacheCapacity: cacheCapacity, pollInterval: pollInterval)
     }
 }
 
@@ -154,17 +150,25 @@ final class DataVersionPoller: Sendable {
 
     private let shared = Shared()
 
-    init(path: String, interval: Duration, onChange: @escaping @Sendable () -> Void) throws {
+    init(path: String, interval: Duration, logger: Logger, onChange: @escaping @Sendable () -> Void) {
         var config = Configuration()
         config.readonly = true
         config.label = "chapar.customers.poller"
         config.busyMode = .timeout(5)
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        let initial = try queue.inDatabase { try Int.fetchOne($0, sql: "PRAGMA data_version") } ?? 0
+        // The private connection is normally opened here. If that fails (file briefly unavailable)
+        // the thread keeps trying at every tick; when it finally opens it drops the cache once,
+        // since changes made before its baseline reading could not be seen.
+        let opened = try? DatabaseQueue(path: path, configuration: config)
+        let initial = try? opened?.inDatabase { try Int.fetchOne($0, sql: "PRAGMA data_version") }
+        if opened == nil || initial == nil {
+            logger.warning("cannot watch the customer database for changes yet; retrying", metadata: ["chapar.path": .string(path)])
+        }
+        let configuration = config
         let thread = Thread { [shared] in
             let wake = shared.wake
             defer { shared.finished.signal() }
-            var last = initial
+            var queue = opened
+            var last: Int? = initial ?? nil
             while true {
                 wake.lock()
                 if !shared.state.withLock({ $0.stopping }) {
@@ -172,9 +176,10 @@ final class DataVersionPoller: Sendable {
                 }
                 wake.unlock()
                 if shared.state.withLock({ $0.stopping }) { return }
+                if queue == nil { queue = try? DatabaseQueue(path: path, configuration: configuration) }
                 // A failed poll (database briefly locked, file replaced) is retried at the next tick;
                 // the cache stays as it is meanwhile.
-                guard let version = try? queue.inDatabase({ try Int.fetchOne($0, sql: "PRAGMA data_version") }) ?? nil else { continue }
+                guard let version = try? queue?.inDatabase({ try Int.fetchOne($0, sql: "PRAGMA data_version") }) ?? nil else { continue }
                 if version != last {
                     last = version
                     shared.state.withLock { $0.changes += 1 }

@@ -96,7 +96,7 @@ struct CustomersBench: AsyncParsableCommand {
                 let n = 1 + Int((Double(i) / Double(set)) * Double(customers)) % customers
                 batchAccounts.append(try AccountID(DemoCustomerGenerator.account(2 * n + 1 - (i & 1))))
             }
-            let batchDirectory = try store.directory(cacheCapacity: cache)
+            let batchDirectory = store.directory(cacheCapacity: cache)
             t0 = clock.now
             var batchFound = 0
             for start in stride(from: 0, to: batchAccounts.count, by: 1000) {
@@ -107,7 +107,7 @@ struct CustomersBench: AsyncParsableCommand {
             guard batchFound == batchAccounts.count else { throw CustomerStoreError(.storage, "benchmark batch lookups found \(batchFound) of \(batchAccounts.count) accounts") }
 
             // (c2) single cold lookups fill the cache
-            let directory = try store.directory(cacheCapacity: cache)
+            let directory = store.directory(cacheCapacity: cache)
             defer { directory.close() }
             t0 = clock.now
             for account in accounts {

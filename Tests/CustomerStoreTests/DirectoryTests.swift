@@ -21,7 +21,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Fixture.store(dir)
         try store.add(try Fixture.profile("C1", accounts: ["IR1"]))
-        let directory = try store.directory(pollInterval: .milliseconds(250))
+        let directory = store.directory(pollInterval: .milliseconds(250))
         defer { directory.close() }
         let account = try AccountID("IR1")
         #expect(try await directory.customers(forAccount: account).first?.preference(for: .sms)?.enabled == true)
@@ -52,7 +52,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Fixture.store(dir)
         try store.add(try Fixture.profile("C1", accounts: ["IR1"]))
-        let directory = try store.directory(pollInterval: .seconds(60))
+        let directory = store.directory(pollInterval: .seconds(60))
         defer { directory.close() }
         let id = try CustomerID("C1")
         #expect(try await directory.customer(id)?.language == .fa)
@@ -64,7 +64,7 @@ import Testing
         let dir = Fixture.directory("negative")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Fixture.store(dir)
-        let directory = try store.directory()
+        let directory = store.directory()
         defer { directory.close() }
         #expect(try await directory.customers(forAccount: try AccountID("IRX")).isEmpty)
         #expect(try await directory.customer(try CustomerID("nobody")) == nil)
@@ -104,7 +104,7 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            let directory = try store.directory(pollInterval: .seconds(30))
+            let directory = store.directory(pollInterval: .seconds(30))
             directory.close()
             directory.close()
         }
@@ -116,7 +116,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Fixture.store(dir)
         _ = try store.importProfiles(try (0..<200).map { try Fixture.profile("C\($0)", accounts: ["IR\($0)", "IRJOINT\($0 / 2)"]) })
-        let directory = try store.directory()
+        let directory = store.directory()
         defer { directory.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for r in 0..<4 {
