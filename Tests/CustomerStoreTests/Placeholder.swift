@@ -1,6 +1,0 @@
-import Testing
-@testable import CustomerStore
-
-@Suite struct CustomerStoreModulePlaceholder {
-    @Test func moduleLinks() {}
-}
