@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "ChaparModels",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -84,7 +85,7 @@ let package = Package(
         .testTarget(name: "ChaparModelsTests", dependencies: ["ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(name: "ChaparCLITests", dependencies: ["EventLog", "ChaparModels"], swiftSettings: upcoming),
-        .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], exclude: ["Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
     ]

@@ -3,7 +3,8 @@
 # Needs root (or sudo) on Debian 12 with Swift 6.3 already on PATH.
 set -euo pipefail
 
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev)
+# sqlite3: the shell, used by a test to hold a database lock from another process.
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

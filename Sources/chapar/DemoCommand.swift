@@ -5,5 +5,5 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Demo data generators: customers and transactions on the same accounts.",
-        subcommands: [DemoTransactions.self])
+        subcommands: [DemoCustomers.self, DemoTransactions.self])
 }

@@ -53,6 +53,32 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: out.finish(), stderr: err.finish())
     }
 
+    /// Starts `chapar log consume` on `dir` as a process that holds the data directory, and returns
+    /// once it owns it (the lock file names its pid). Probing earlier races its start-up: the
+    /// probe may win the lock and the holder be the one refused.
+    static func startDirectoryHolder(_ dir: String) throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: binary)
+        holder.arguments = ["log", "consume", "t", "--data-dir", dir]
+        holder.standardInput = FileHandle.nullDevice
+        holder.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        holder.standardError = err
+        try holder.run()
+        let log = Reader(err.fileHandleForReading.fileDescriptor)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) != "\(holder.processIdentifier)\n" {
+            guard holder.isRunning, ContinuousClock.now < deadline else {
+                kill(holder.processIdentifier, SIGKILL)
+                holder.waitUntilExit()
+                Issue.record("the holder never took the lock: exit \(holder.terminationStatus), stderr: \(log.finish())")
+                return holder
+            }
+            usleep(10_000)
+        }
+        return holder
+    }
+
     static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
 
     static func temporaryDirectory(_ name: String) -> String {

@@ -68,30 +68,10 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try CLI.run(["log", "create", "t", "--data-dir", dir]).status == 0)
         // A consumer waiting at the end holds the directory.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: CLI.binary)
-        holder.arguments = ["log", "consume", "t", "--data-dir", dir]
-        holder.standardInput = FileHandle.nullDevice
-        holder.standardOutput = FileHandle.nullDevice
-        let holderErr = Pipe()
-        holder.standardError = holderErr
-        try holder.run()
-        let holderLog = Reader(holderErr.fileHandleForReading.fileDescriptor)
+        let holder = try CLI.startDirectoryHolder(dir)
         defer {
             kill(holder.processIdentifier, SIGKILL)
             holder.waitUntilExit()
-        }
-        // Wait until the holder owns the directory: the lock file then names its pid. Trying
-        // earlier races the holder's start-up, and the holder is the one refused.
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) != "\(holder.processIdentifier)\n" {
-            guard holder.isRunning, ContinuousClock.now < deadline else {
-                kill(holder.processIdentifier, SIGKILL)
-                holder.waitUntilExit()
-                Issue.record("the holder never took the lock: exit \(holder.terminationStatus), stderr: \(holderLog.finish())")
-                return
-            }
-            usleep(10_000)
         }
         let r = try CLI.run(["log", "topics", "--data-dir", dir])
         #expect(r.status == 75)

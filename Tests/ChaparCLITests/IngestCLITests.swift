@@ -100,23 +100,14 @@ import Glibc
         let dir = CLI.temporaryDirectory("ingest-locked")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try CLI.run(["log", "create", "t", "--data-dir", dir + "/data"]).status == 0)
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: CLI.binary)
-        holder.arguments = ["log", "consume", "t", "--data-dir", dir + "/data"]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try CLI.startDirectoryHolder(dir + "/data")
         defer {
             kill(holder.processIdentifier, SIGTERM)
             holder.waitUntilExit()
         }
         let f = Self.write(dir, "a.csv", Self.header + "T1,\(Self.acct),debit,100,IRR,2026-11-24,x\n")
-        var r = try CLI.run(["ingest", f, "--data-dir", dir + "/data"])
+        let r = try CLI.run(["ingest", f, "--data-dir", dir + "/data"])
         let pid = "\(holder.processIdentifier)"
-        for _ in 0..<50 where r.status != 75 || !r.stderr.contains(pid) {
-            usleep(100_000)  // wait until the holder owns the directory and has written its pid
-            r = try CLI.run(["ingest", f, "--data-dir", dir + "/data"])
-        }
         #expect(r.status == 75, "\(r.stderr)")
         #expect(r.stderr.contains("in use by"), "\(r.stderr)")
         #expect(r.stderr.contains(pid), "the message names the holder: \(r.stderr)")
