@@ -26,6 +26,9 @@ struct DomainTests {
         #expect(a != JobID(event: e, customer: c, channel: .email))
         #expect(JobID(event: try EventID("ab"), customer: try CustomerID("c"), channel: .sms) != JobID(event: try EventID("a"), customer: try CustomerID("bc"), channel: .sms))
         #expect(a.rawValue.count == 32)
+        // Frozen: job ids are stored in ledgers and sent to gateways; the derivation must never change
+        // (value computed independently with Python's hashlib, see docs/events.md).
+        #expect(a.rawValue == "3165df05eeeb31a48afa40f6de31f08f")
         #expect(try JobID(a.rawValue) == a)
     }
 

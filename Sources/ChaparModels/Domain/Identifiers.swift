@@ -122,14 +122,30 @@ public struct JobID: Hashable, Comparable, Sendable, Codable, CustomStringConver
 
     /// Derives the id. Fields are length-prefixed so ("ab","c") and ("a","bc") never collide.
     public init(event: EventID, customer: CustomerID, channel: Channel) {
-        var input: [UInt8] = Array("chapar-job-v1".utf8)
-        for field in [event.rawValue, customer.rawValue, channel.rawValue] {
-            let bytes = Array(field.utf8)
-            input.append(UInt8(truncatingIfNeeded: bytes.count >> 8))
-            input.append(UInt8(truncatingIfNeeded: bytes.count))
-            input.append(contentsOf: bytes)
+        // The hash input, built in one buffer: "chapar-job-v1" then each field as a 2-byte
+        // big-endian length and its UTF-8 bytes.
+        var input: [UInt8] = []
+        input.reserveCapacity(13 + 6 + event.rawValue.utf8.count + customer.rawValue.utf8.count + 5)
+        input.append(contentsOf: "chapar-job-v1".utf8)
+        func add(_ field: String) {
+            let count = field.utf8.count
+            input.append(UInt8(truncatingIfNeeded: count >> 8))
+            input.append(UInt8(truncatingIfNeeded: count))
+            input.append(contentsOf: field.utf8)
         }
-        rawValue = SHA256.hash(input).prefix(16).hexString
+        add(event.rawValue)
+        add(customer.rawValue)
+        add(channel.rawValue)
+        let digest = SHA256.hash(input)
+        rawValue = String(unsafeUninitializedCapacity: 32) { out in
+            let hex: StaticString = "0123456789abcdef"
+            let h = hex.utf8Start
+            for i in 0..<16 {
+                out[2 * i] = h[Int(digest[i] >> 4)]
+                out[2 * i + 1] = h[Int(digest[i] & 0x0F)]
+            }
+            return 32
+        }
     }
 
     /// An id read back from a job record (32 lowercase hex digits).

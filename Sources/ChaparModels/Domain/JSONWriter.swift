@@ -103,11 +103,27 @@ public struct JSONWriter: Sendable {
         var copy = s
         copy.withUTF8 { utf8 in
             var runStart = 0
-            for i in 0..<utf8.count {
+            var i = 0
+            let n = utf8.count
+            while i < n {
+                // Eight bytes at a time: skip words with no control character, quote or backslash.
+                if i + 8 <= n {
+                    let x = UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                    let below20 = (x &- ones &* 0x20) & ~x & highs
+                    let q = x ^ (ones &* 0x22), bs = x ^ (ones &* 0x5C)
+                    let quote = (q &- ones) & ~q & highs
+                    let backslash = (bs &- ones) & ~bs & highs
+                    if below20 | quote | backslash == 0 {
+                        i += 8
+                        continue
+                    }
+                }
                 let b = utf8[i]
+                i += 1
                 guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
-                runStart = i + 1
+                if runStart < i - 1 { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<(i - 1)])) }
+                runStart = i
                 switch b {
                 case 0x22: bytes.append(0x5C); bytes.append(0x22)
                 case 0x5C: bytes.append(0x5C); bytes.append(0x5C)

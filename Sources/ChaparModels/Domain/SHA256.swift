@@ -16,48 +16,73 @@ public enum SHA256 {
 
     /// The 32-byte digest of `bytes`.
     public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var message = Array(bytes)
-        let bitLength = UInt64(message.count) &* 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 64)
-        message.withUnsafeBufferPointer { m in
-            for chunk in stride(from: 0, to: m.count, by: 64) {
-                for i in 0..<16 {
-                    let j = chunk + i * 4
-                    w[i] = UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
+        if let digest = bytes.withContiguousStorageIfAvailable({ hash(buffer: $0) }) { return digest }
+        return Array(bytes).withUnsafeBufferPointer { hash(buffer: $0) }
+    }
+
+    /// Hashes without heap allocations besides the result: whole blocks straight from the input,
+    /// the padded tail and the message schedule in stack buffers.
+    private static func hash(buffer input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+            (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
+                let whole = input.count / 64 * 64
+                var offset = 0
+                while offset < whole {
+                    compress(&h, UnsafeRawPointer(input.baseAddress! + offset), w)
+                    offset += 64
                 }
-                for i in 16..<64 {
-                    let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                    let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                    w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                }
-                var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    hh = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
-                }
-                h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
-                h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
+                // The remainder, 0x80, zeros, and the bit length: one or two blocks.
+                let rest = input.count - whole
+                for i in 0..<rest { tail[i] = input[whole + i] }
+                tail[rest] = 0x80
+                let blocks = rest + 9 <= 64 ? 1 : 2
+                for i in (rest + 1)..<(blocks * 64 - 8) { tail[i] = 0 }
+                let bitLength = UInt64(input.count) &* 8
+                for i in 0..<8 { tail[blocks * 64 - 8 + i] = UInt8(truncatingIfNeeded: bitLength >> UInt64(56 - 8 * i)) }
+                for block in 0..<blocks { compress(&h, UnsafeRawPointer(tail.baseAddress! + block * 64), w) }
             }
         }
-        var digest: [UInt8] = []
-        digest.reserveCapacity(32)
-        for word in h {
-            digest.append(UInt8(truncatingIfNeeded: word >> 24))
-            digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8))
-            digest.append(UInt8(truncatingIfNeeded: word))
+        return [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            let words = [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7]
+            for (i, word) in words.enumerated() {
+                out[4 * i] = UInt8(truncatingIfNeeded: word >> 24)
+                out[4 * i + 1] = UInt8(truncatingIfNeeded: word >> 16)
+                out[4 * i + 2] = UInt8(truncatingIfNeeded: word >> 8)
+                out[4 * i + 3] = UInt8(truncatingIfNeeded: word)
+            }
+            count = 32
         }
-        return digest
+    }
+
+    @inline(__always)
+    private static func compress(_ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+                                 _ block: UnsafeRawPointer, _ w: UnsafeMutableBufferPointer<UInt32>) {
+        for i in 0..<16 {
+            let j = i * 4
+            w[i] = UInt32(block.load(fromByteOffset: j, as: UInt8.self)) << 24 | UInt32(block.load(fromByteOffset: j + 1, as: UInt8.self)) << 16
+                | UInt32(block.load(fromByteOffset: j + 2, as: UInt8.self)) << 8 | UInt32(block.load(fromByteOffset: j + 3, as: UInt8.self))
+        }
+        for i in 16..<64 {
+            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        }
+        var (a, b, c, d, e, f, g, hh) = h
+        k.withUnsafeBufferPointer { k in
+            for i in 0..<64 {
+                let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+                let ch = (e & f) ^ (~e & g)
+                let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
+                let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+                let maj = (a & b) ^ (a & c) ^ (b & c)
+                let t2 = s0 &+ maj
+                hh = g; g = f; f = e; e = d &+ t1
+                d = c; c = b; b = a; a = t1 &+ t2
+            }
+        }
+        h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
     }
 
     /// The digest of a string's UTF-8 bytes, in lowercase hex.

@@ -77,33 +77,53 @@ public struct BatchProcessor: Sendable {
                 outcome.skipped.append((event.id, Decision(customer: nil, channel: nil, outcome: .skip(.noAccountHolder))))
                 continue
             }
-            let byID = Dictionary(customers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for decision in rules.decide(event, customers: customers, now: now) {
-                guard case .send(let notBefore) = decision.outcome, let channel = decision.channel,
-                      let id = decision.customer, let customer = byID[id], let pref = customer.preference(for: channel) else {
-                    outcome.skipped.append((event.id, decision))
-                    continue
+            let decisions = rules.decide(event, customers: customers, now: now)
+            var deadline: Timestamp?
+            if case .message(let m) = event { deadline = m.expiresAt }
+            // Decisions come grouped by customer; render each customer's channels in one call.
+            var i = 0
+            while i < decisions.count {
+                let customerID = decisions[i].customer
+                var j = i
+                var sends: [(channel: Channel, notBefore: Timestamp?)] = []
+                while j < decisions.count && decisions[j].customer == customerID {
+                    if case .send(let notBefore) = decisions[j].outcome, let channel = decisions[j].channel {
+                        sends.append((channel, notBefore))
+                    } else {
+                        outcome.skipped.append((event.id, decisions[j]))
+                    }
+                    j += 1
                 }
-                let content: RenderedContent?
+                i = j
+                guard !sends.isEmpty, let id = customerID, let customer = customers.first(where: { $0.id == id }) else { continue }
+                var contents: [RenderedContent?]
                 do {
-                    content = try renderer.render(event, for: customer, channel: channel)
+                    contents = try renderer.render(event, for: customer, channels: sends.map(\.channel))
                 } catch {
-                    logger.error("cannot render an event; the channel is skipped", metadata: [
-                        "chapar.event": "\(event.id)", "chapar.channel": "\(channel)", "chapar.problem": "\(error.message)",
-                    ])
-                    content = nil
+                    // One channel's template could not be rendered: render them one by one so the
+                    // others still go out, and name the channel that failed.
+                    contents = sends.map { send -> RenderedContent? in
+                        do {
+                            return try renderer.render(event, for: customer, channel: send.channel)
+                        } catch {
+                            logger.error("cannot render an event; the channel is skipped", metadata: [
+                                "chapar.event": "\(event.id)", "chapar.channel": "\(send.channel)", "chapar.problem": "\(error)",
+                            ])
+                            return nil
+                        }
+                    }
                 }
-                guard let content else {
-                    outcome.skipped.append((event.id, Decision(customer: customer.id, channel: channel, outcome: .skip(.noTemplate))))
-                    continue
+                for (send, content) in zip(sends, contents) {
+                    guard let content, let pref = customer.preference(for: send.channel) else {
+                        outcome.skipped.append((event.id, Decision(customer: customer.id, channel: send.channel, outcome: .skip(.noTemplate))))
+                        continue
+                    }
+                    outcome.jobs.append(DeliveryJob(
+                        id: JobID(event: event.id, customer: customer.id, channel: send.channel), event: event.id, customer: customer.id,
+                        channel: send.channel, priority: event.priority, kind: event.kind, address: pref.address.value,
+                        language: customer.language, content: content, createdAt: now, notBefore: send.notBefore, deadline: deadline,
+                        account: account, source: event.source))
                 }
-                var deadline: Timestamp?
-                if case .message(let m) = event { deadline = m.expiresAt }
-                outcome.jobs.append(DeliveryJob(
-                    id: JobID(event: event.id, customer: customer.id, channel: channel), event: event.id, customer: customer.id,
-                    channel: channel, priority: event.priority, kind: event.kind, address: pref.address.value,
-                    language: customer.language, content: content, createdAt: now, notBefore: notBefore, deadline: deadline,
-                    account: account, source: event.source))
             }
         }
         return outcome

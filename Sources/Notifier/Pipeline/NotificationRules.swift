@@ -70,7 +70,9 @@ public struct NotificationRules: Sendable {
                 out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
                 continue
             }
-            for pref in customer.channels.sorted(by: { $0.channel < $1.channel }) {
+            // Channels come from the store in channel order; sort only when they do not.
+            let ordered = zip(customer.channels, customer.channels.dropFirst()).allSatisfy { $0.channel < $1.channel }
+            for pref in ordered ? customer.channels : customer.channels.sorted(by: { $0.channel < $1.channel }) {
                 out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer, pref, now)))
             }
         }

@@ -64,6 +64,38 @@ public struct MessageRenderer: Sendable {
         guard let template = catalog.template(channel: channel, name: name, language: customer.language) else {
             throw NotifierError(.render, "no \(customer.language) variant of \(channel)/\(name); add \(channel)/\(name).\(customer.language).mustache")
         }
+        let scope = try makeScope(event, customer)
+        try checkVariables(event, template)
+        if let reference { reference(scope, template) }
+        var memo = RenderMemo()
+        return content(channel, template, scope, &memo)
+    }
+
+    /// Renders several channels for one event and customer, computing each variable (dates,
+    /// amounts, isolated names) once for all of them. Same results as calling
+    /// ``render(_:for:channel:)`` per channel.
+    public func render(_ event: Event, for customer: CustomerProfile, channels: [Channel]) throws(NotifierError) -> [RenderedContent?] {
+        guard !channels.isEmpty else { return [] }
+        var scope: RenderScope?
+        var memo = RenderMemo()
+        var out: [RenderedContent?] = []
+        out.reserveCapacity(channels.count)
+        for channel in channels {
+            guard let name = templateName(for: event, channel: channel) else {
+                out.append(nil)
+                continue
+            }
+            guard let template = catalog.template(channel: channel, name: name, language: customer.language) else {
+                throw NotifierError(.render, "no \(customer.language) variant of \(channel)/\(name); add \(channel)/\(name).\(customer.language).mustache")
+            }
+            try checkVariables(event, template)
+            if scope == nil { scope = try makeScope(event, customer) }
+            out.append(content(channel, template, scope!, &memo).content)  // set just above
+        }
+        return out
+    }
+
+    private func makeScope(_ event: Event, _ customer: CustomerProfile) throws(NotifierError) -> RenderScope {
         let instant: Timestamp
         switch event {
         case .transaction(let t): instant = t.bookedAt
@@ -72,18 +104,22 @@ public struct MessageRenderer: Sendable {
         guard let offset = zones.offset(zone: customer.timeZone, at: instant) else {
             throw NotifierError(.render, "customer \(customer.id) has time zone '\(customer.timeZone)', which is not an IANA zone; correct it (e.g. Asia/Tehran) with `chapar customers`")
         }
+        return RenderScope(event: event, customer: customer, language: customer.language,
+                           bankName: configuration.bankName[customer.language] ?? "",
+                           kindNames: configuration.kindNames,
+                           local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
+                           offsetSeconds: offset)
+    }
+
+    private func checkVariables(_ event: Event, _ template: CompiledTemplate) throws(NotifierError) {
         if case .message(let m) = event {
             for variable in template.requiredMessageVariables where (m.variables[variable] ?? "").isEmpty {
                 throw NotifierError(.render, "message \(m.id) has no variable '\(variable)', which \(template.path) uses; add it to the message's variables or guard it with {{#\(variable)}}…{{/\(variable)}}")
             }
         }
-        let scope = RenderScope(event: event, customer: customer, language: customer.language,
-                                bankName: configuration.bankName[customer.language] ?? "",
-                                kindNames: configuration.kindNames,
-                                local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
-                                offsetSeconds: offset)
-        if let reference { reference(scope, template) }
-        var memo = RenderMemo()
+    }
+
+    private func content(_ channel: Channel, _ template: CompiledTemplate, _ scope: borrowing RenderScope, _ memo: inout RenderMemo) -> RenderOutcome {
         func part(_ name: String) -> String {
             guard let program = template.programs[name] else { return "" }
             return Self.trimmed(program.render(scope, memo: &memo))
