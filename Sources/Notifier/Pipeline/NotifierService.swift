@@ -113,7 +113,7 @@ public final class NotifierService: Sendable {
     func appendJobs(_ jobs: [DeliveryJob]) async throws {
         guard !jobs.isEmpty else { return }
         var byTopic: [TopicName: [ProducerRecord]] = [:]
-        for job in jobs { byTopic[job.topic, default: []].append(JobCodec.record(job)) }
+        for i in jobs.indices { byTopic[jobs[i].topic, default: []].append(JobCodec.record(jobs[i])) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (topic, records) in byTopic {
                 group.addTask { _ = try await self.log.append(records, to: topic) }
@@ -135,7 +135,7 @@ public final class NotifierService: Sendable {
             s.batches += 1
             s.events += outcome.events
             s.invalidRecords += outcome.invalid.count
-            for job in outcome.jobs { s.jobs[job.channel, default: 0] += 1 }
+            for i in outcome.jobs.indices { s.jobs[outcome.jobs[i].channel, default: 0] += 1 }
             for (_, decision) in outcome.skipped {
                 if case .skip(let reason) = decision.outcome { s.skipped[reason, default: 0] += 1 }
             }

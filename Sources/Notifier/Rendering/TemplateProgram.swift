@@ -9,7 +9,8 @@
 /// engines and requires identical output.
 struct TemplateProgram: Sendable {
     indirect enum Node: Sendable {
-        case text(String)
+        /// Literal text, kept as UTF-8 bytes: rendering appends bytes and makes one String at the end.
+        case text([UInt8])
         case variable(TemplateSlot)
         /// `{{.}}`: the value of the innermost section.
         case current
@@ -33,7 +34,7 @@ struct TemplateProgram: Sendable {
             if stack.isEmpty { nodes.append(node) } else { stack[stack.count - 1].nodes.append(node) }
         }
         func flush() {
-            if !buffer.isEmpty { emit(.text(String(decoding: buffer, as: UTF8.self))) }
+            if !buffer.isEmpty { emit(.text(buffer)) }
             buffer.removeAll(keepingCapacity: true)
         }
 
@@ -87,19 +88,19 @@ struct TemplateProgram: Sendable {
 
     /// Renders with values from `scope`, computing each value at most once per `memo`.
     func render(_ scope: borrowing RenderScope, memo: inout RenderMemo) -> String {
-        var out = ""
-        out.reserveCapacity(256)
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         var sections: [String] = []
         render(nodes, scope, &out, &sections, &memo)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout String, _ sections: inout [String],
+    private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout [UInt8], _ sections: inout [String],
                         _ memo: inout RenderMemo) {
         for node in nodes {
             switch node {
             case .text(let text):
-                out += text
+                out.append(contentsOf: text)
             case .variable(let slot):
                 if let value = memo.value(slot, scope) { append(value, to: &out) }
             case .current:
@@ -117,35 +118,27 @@ struct TemplateProgram: Sendable {
         }
     }
 
-    private func append(_ value: String, to out: inout String) {
+    private func append(_ value: String, to out: inout [UInt8]) {
         switch escaping {
-        case .text: out += value
+        case .text: out.append(contentsOf: value.utf8)
         case .html: HTMLEscaping.append(value, to: &out)
-        case .markdown: out += MarkdownContentType.escape(value)
+        case .markdown: out.append(contentsOf: MarkdownContentType.escape(value).utf8)
         }
     }
 }
 
-/// HTML escaping of variables, the same five characters swift-mustache escapes.
 enum HTMLEscaping {
-    static func append(_ value: String, to out: inout String) {
-        guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
-            out += value
-            return
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(value.utf8.count + 16)
+    static func append(_ value: String, to out: inout [UInt8]) {
         for b in value.utf8 {
             switch b {
-            case 0x26: bytes.append(contentsOf: "&amp;".utf8)
-            case 0x3C: bytes.append(contentsOf: "&lt;".utf8)
-            case 0x3E: bytes.append(contentsOf: "&gt;".utf8)
-            case 0x22: bytes.append(contentsOf: "&quot;".utf8)
-            case 0x27: bytes.append(contentsOf: "&#39;".utf8)
-            default: bytes.append(b)
+            case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
+            case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
+            case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
+            case 0x22: out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
+            case 0x27: out.append(contentsOf: [0x26, 0x23, 0x33, 0x39, 0x3B])  // &#39;
+            default: out.append(b)
             }
         }
-        out += String(decoding: bytes, as: UTF8.self)
     }
 }
 
