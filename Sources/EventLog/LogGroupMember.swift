@@ -1,4 +1,4 @@
-public import ChaparModels
+import ChaparModels
 import Logging
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import ChaparModels
+import ChaparModels
 
 /// What opening a data directory found and repaired. Logged at open and returned by
 /// ``EventLog/recoveryReport``, so an operator can see exactly what a crash cost.

@@ -122,7 +122,7 @@ extension ChannelPreference {
     }
 }
 
-/// A small, fast, seedable generator (DemoCustomerRandom) so demo files are reproducible.
+/// SplitMix64: a small, fast, seedable generator so demo files and benchmarks are reproducible.
 struct DemoCustomerRandom: RandomNumberGenerator {
     private var state: UInt64
 

@@ -74,7 +74,7 @@ struct NotifierBench: AsyncParsableCommand {
                                           logger: quietLogger())
             try await service.prepareTopics()
             started = clock.now
-            var random = SplitMix(seed: 42)
+            var random = DemoCustomerRandom(seed: 42)
             var batch: [ProducerRecord] = []
             batch.reserveCapacity(5_000)
             let accounts = customers * 2
@@ -187,19 +187,6 @@ struct NotifierBench: AsyncParsableCommand {
                                name: fa ? "مشتری \(n)" : "Customer \(n)", language: fa ? .fa : .en,
                                timeZone: n % 20 == 0 ? "Europe/Berlin" : "Asia/Tehran",
                                accounts: [account(2 * n), account(2 * n + 1)], channels: channels)
-    }
-}
-
-/// SplitMix64: a fast seeded generator for benchmarks and demo data.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

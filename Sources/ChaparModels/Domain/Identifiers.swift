@@ -22,7 +22,7 @@ enum IdentifierRules {
 ///
 /// Stored upper-cased with spaces removed, so `ir06 2960 …` and `IR062960…` are the same account.
 /// It is the key of the `transactions` topic, which keeps each account's events in order.
-public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct AccountID: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     /// Normalizes (removes spaces, upper-cases) and validates: 1 to 64 visible ASCII characters.
@@ -41,25 +41,13 @@ public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringCo
         rawValue = normalized
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
     /// The last four characters behind asterisks (`****0001`), for messages, logs and the console.
     public var masked: String { "****" + String(rawValue.suffix(4)) }
 
-    public static func < (a: AccountID, b: AccountID) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// A customer of the bank: 1 to 64 characters of letters, digits, `.`, `_` and `-`.
-public struct CustomerID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct CustomerID: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     public init(_ raw: String) throws(InvalidValue) {
@@ -70,24 +58,12 @@ public struct CustomerID: Hashable, Comparable, Sendable, Codable, CustomStringC
         rawValue = raw
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
-    public static func < (a: CustomerID, b: CustomerID) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// The stable identity of an event: the bank's own transaction reference where the source file has
 /// one, otherwise a documented hash of its contents (see `docs/ingest.md`). Deduplication and job ids
 /// are derived from it, so the same entry ingested twice has the same id.
-public struct EventID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct EventID: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     /// 1 to 128 visible ASCII characters.
@@ -99,25 +75,13 @@ public struct EventID: Hashable, Comparable, Sendable, Codable, CustomStringConv
         rawValue = raw
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
-    public static func < (a: EventID, b: EventID) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// A delivery job's id: the first 16 bytes of SHA-256 over (event id, customer id, channel), in hex.
 ///
 /// The same event for the same customer on the same channel always gets the same id, so a job
 /// produced twice after a crash is recognisably the same job to the ledger and to the gateway.
-public struct JobID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct JobID: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     /// Derives the id. Fields are length-prefixed so ("ab","c") and ("a","bc") never collide.
@@ -156,18 +120,6 @@ public struct JobID: Hashable, Comparable, Sendable, Codable, CustomStringConver
         rawValue = raw
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
-    public static func < (a: JobID, b: JobID) -> Bool { a.rawValue < b.rawValue }
 }
 
 extension Sequence where Element == UInt8 {

@@ -1,5 +1,5 @@
 /// An ISO 4217 alphabetic currency code (`IRR`, `EUR`, `USD`), with its number of minor-unit digits.
-public struct CurrencyCode: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct CurrencyCode: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     /// Three upper-case ASCII letters; lower case is accepted and upper-cased.
@@ -10,19 +10,6 @@ public struct CurrencyCode: Hashable, Comparable, Sendable, Codable, CustomStrin
         }
         rawValue = code
     }
-
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
-    public static func < (a: CurrencyCode, b: CurrencyCode) -> Bool { a.rawValue < b.rawValue }
 
     /// Digits after the decimal point, from ISO 4217 (IRR has 2 by the standard, though rial amounts
     /// are usually whole). Codes not in the table use 2, the most common exponent.

@@ -54,7 +54,7 @@ public enum Direction: String, CaseIterable, Hashable, Sendable, Codable, Custom
 ///
 /// Transactions have kind `debit` or `credit`; direct messages `security` or `marketing`. Banks may
 /// add their own (`salary`, `loan`…): lower-case letters, digits and `-`, 1 to 32 characters.
-public struct EventKind: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct EventKind: StringValue, Hashable, Comparable, Sendable {
     public let rawValue: String
 
     public init(_ raw: String) throws(InvalidValue) {
@@ -69,19 +69,6 @@ public struct EventKind: Hashable, Comparable, Sendable, Codable, CustomStringCo
     }
 
     private init(literal: String) { rawValue = literal }
-
-    public init(from decoder: any Decoder) throws {
-        try self.init(try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
-
-    public static func < (a: EventKind, b: EventKind) -> Bool { a.rawValue < b.rawValue }
 
     public static let debit = EventKind(literal: "debit")
     public static let credit = EventKind(literal: "credit")
