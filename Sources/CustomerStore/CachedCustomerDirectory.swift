@@ -45,8 +45,11 @@ public final class CachedCustomerDirectory: CustomerDirectory, Sendable {
     private func noticeLocalWrites() {
         let writes = store.localWrites.load(ordering: .acquiring)
         let seen = seenLocalWrites.load(ordering: .relaxed)
-        if writes != seen, seenLocalWrites.compareExchange(expected: seen, desired: writes, ordering: .acquiringAndReleasing).exchanged {
+        if writes != seen {
+            // Invalidate before recording the writes as seen: a concurrent lookup then either sees
+            // them unseen and invalidates too, or sees them seen after the cache was emptied.
             cache.invalidateAll()
+            _ = seenLocalWrites.compareExchange(expected: seen, desired: writes, ordering: .acquiringAndReleasing)
         }
     }
 

@@ -43,6 +43,9 @@ final class GroupCoordinator: Sendable {
         let now = monotonicNanos()
         let version = signal.version
         let (result, expired) = state.withLock { s in
+            // The caller is alive right now: refresh it first, so that a member returning from a long
+            // batch is never expired by its own poll (only others' silence expires members).
+            s.touch(id, now: now)
             let expired = s.expire(now: now)
             return (s.sync(id, now: now), expired)
         }

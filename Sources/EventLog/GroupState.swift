@@ -61,6 +61,11 @@ public struct GroupState: Sendable {
         return dead
     }
 
+    /// Records that `id` was seen at `now` (no-op for a member that is not in the group).
+    public mutating func touch(_ id: MemberID, now: UInt64) {
+        if members[id] != nil { members[id]!.lastSeen = now }  // checked just before
+    }
+
     /// A member's poll: releases what it should give up and takes what is free for it.
     public mutating func sync(_ id: MemberID, now: UInt64) -> SyncResult? {
         guard members[id] != nil else { return nil }

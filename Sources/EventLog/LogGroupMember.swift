@@ -120,8 +120,18 @@ final class LogGroupMember: GroupMember {
     }
 
     func commitPolled() async throws {
-        let owned = Set(await assignment())
-        let current = positions.withLock { $0.filter { owned.contains($0.key) } }
+        let (isMember, owned) = coordinator.state.withLock { s in
+            (s.members[memberID] != nil, Set(s.owners.filter { $0.value == memberID }.map(\.key)))
+        }
+        guard isMember else {
+            throw LogError(.notMember, "member \(memberID) of group \(group) was expired (it missed its session timeout); its uncommitted records go to the remaining members; join again")
+        }
+        let current = positions.withLock { $0 }
+        // A polled partition that is no longer ours was taken by an expiry: committing the rest and
+        // reporting success would hide that another member is now processing the same records.
+        if let lost = current.keys.sorted().first(where: { !owned.contains($0) }) {
+            throw LogError(.notPartitionOwner, "member \(memberID) of group \(group) no longer owns \(lost) (it was reassigned after a session timeout); its uncommitted records will be delivered to the new owner")
+        }
         let committed = log.offsets.committed(group)
         let changed = current.filter { committed[$0.key] != $0.value }
         try await commit(changed.mapValues { Offset($0) })

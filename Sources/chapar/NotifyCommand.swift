@@ -47,8 +47,15 @@ struct NotifyCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIError.run {
                 let renderer = try templateOptions.renderer()
-                let store = try CustomerStore.open(path: database ?? options.dataDir + "/customers.sqlite", logger: cliLogger(options.verbose))
+                // A mistyped path must not become an empty store: every pending event would then be
+                // committed as "no account holder" and its notifications lost.
+                let path = database ?? options.dataDir + "/customers.sqlite"
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw CLIUsageFailure(code: 66, message: "no customer database at \(path); import customers first (`chapar customers import FILE.csv`) or pass --database")
+                }
+                let store = try CustomerStore.open(path: path, logger: cliLogger(options.verbose))
                 let directory = store.directory()
+                defer { directory.close() }
                 try await options.withLog { log in
                     let service = NotifierService(
                         log: log, directory: directory, renderer: renderer,
@@ -56,9 +63,9 @@ struct NotifyCommand: AsyncParsableCommand {
                         logger: cliLogger(options.verbose, label: "chapar.notifier"))
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await service.run() }
-                        group.addTask {
-                            if let untilIdle { try await waitUntilIdle(log, service, seconds: untilIdle) } else { await waitForTerminationSignal() }
-                        }
+                        // A signal always stops it gracefully, also in --until-idle mode.
+                        group.addTask { await waitForTerminationSignal() }
+                        if let untilIdle { group.addTask { try await waitUntilIdle(log, service, seconds: untilIdle) } }
                         // Whichever ends first (a signal, idleness, or a failure) stops the other.
                         try await group.next()
                         group.cancelAll()
@@ -67,9 +74,11 @@ struct NotifyCommand: AsyncParsableCommand {
                     let s = service.statistics
                     let jobs = Channel.allCases.map { "\($0) \(s.jobs[$0] ?? 0)" }.joined(separator: ", ")
                     let skipped = s.skipped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+                    if s.failedBatches > 0 {
+                        FileHandle.standardError.write(Data("notifier: \(s.failedBatches) batch(es) failed and were retried; see the errors above\n".utf8))
+                    }
                     FileHandle.standardError.write(Data("notifier: \(s.events) events, jobs: \(jobs); skipped: \(skipped.isEmpty ? "none" : skipped); invalid records \(s.invalidRecords)\n".utf8))
                 }
-                directory.close()
             }
         }
     }
@@ -199,6 +208,9 @@ func waitForTerminationSignal() async {
     }
     for await _ in stream { break }
     sources.cancelAll()
+    // A second Ctrl-C while shutting down ends the process at once.
+    signal(SIGINT, SIG_DFL)
+    signal(SIGTERM, SIG_DFL)
 }
 
 /// Dispatch signal sources kept alive while waiting.
@@ -216,6 +228,11 @@ func waitUntilIdle(_ log: EventLog, _ service: NotifierService, seconds: Double)
     var quietSince = ContinuousClock.now
     while !Task.isCancelled {
         try await Task.sleep(for: .milliseconds(100))
+        // Batches that keep failing (an unreadable store) never drain the lag: give up rather than hang.
+        // (Only in --until-idle mode; a long-running notifier keeps retrying.)
+        if service.statistics.failedBatches >= 10 {
+            throw CLIUsageFailure(code: 74, message: "the notifier failed \(service.statistics.failedBatches) batches while draining; stopping (see the errors above)")
+        }
         let events = service.statistics.events
         let groups = try await log.listGroups().filter { $0.group == "notifier" }
         let lag = groups.flatMap(\.partitions).reduce(Int64(0)) { $0 + $1.lag }

@@ -51,3 +51,17 @@ struct NotifyCLITests {
         #expect(missing.status == 66, "\(missing.stderr)")
     }
 }
+
+@Suite("chapar notify run: refusals")
+struct NotifyRunRefusalTests {
+    @Test("a missing customer database is refused (66) instead of consuming the backlog with nobody to notify")
+    func missingDatabaseIsRefused() throws {
+        let dir = CLI.temporaryDirectory("notify-nodb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["notify", "run", "--until-idle", "0.2", "--database", dir + "/typo.sqlite",
+                             "--templates", NotifierCrashTests.templates, "--data-dir", dir + "/data"])
+        #expect(r.status == 66, "\(r.stderr)")
+        #expect(r.stderr.contains("no customer database"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/typo.sqlite"), "nothing is created")
+    }
+}

@@ -77,6 +77,19 @@ struct PipelineRulesTests {
                  event: transaction("t1", account: a1),
                  customers: [customer("c1", zone: "America/New_York", accounts: [a1], channels: [sms(quiet: "22:00-07:00")])],
                  now: utc("2026-03-08T05:00:00Z"), expected: ["c1/sms: defer 2026-03-08T11:00:00Z"]),
+            Case(name: "a window ending inside the spring-forward gap ends when the gap does (New York, 22:00-02:00, 8 March 2026)",
+                 event: transaction("t1", account: a1),
+                 customers: [customer("c1", zone: "America/New_York", accounts: [a1], channels: [sms(quiet: "22:00-02:00")])],
+                 now: utc("2026-03-08T04:00:00Z"), expected: ["c1/sms: defer 2026-03-08T07:00:00Z"]),
+            Case(name: "a 02:30 end in the gap also ends at 03:00 EDT", event: transaction("t1", account: a1),
+                 customers: [customer("c1", zone: "America/New_York", accounts: [a1], channels: [sms(quiet: "22:00-02:30")])],
+                 now: utc("2026-03-08T04:00:00Z"), expected: ["c1/sms: defer 2026-03-08T07:00:00Z"]),
+            Case(name: "fall back: 22:00-07:00 ends at 07:00 EST (New York, 1 November 2026)", event: transaction("t1", account: a1),
+                 customers: [customer("c1", zone: "America/New_York", accounts: [a1], channels: [sms(quiet: "22:00-07:00")])],
+                 now: utc("2026-11-01T04:00:00Z"), expected: ["c1/sms: defer 2026-11-01T12:00:00Z"]),
+            Case(name: "Kathmandu (+5:45) across midnight", event: transaction("t1", account: a1),
+                 customers: [customer("c1", zone: "Asia/Kathmandu", accounts: [a1], channels: [sms(quiet: "22:00-07:00")])],
+                 now: utc("2026-01-10T18:15:00Z"), expected: ["c1/sms: defer 2026-01-11T01:15:00Z"]),
             Case(name: "a customer without channels is recorded", event: transaction("t1", account: a1),
                  customers: [customer("c1", accounts: [a1], channels: [])], now: noon, expected: ["c1/-: skip no-channels"]),
         ]
@@ -103,7 +116,7 @@ struct PipelineRulesTests {
         print("deferral property seed: \(rng.seed)")
         var rules = NotificationRules()
         let zones = ["Asia/Tehran", "Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC"]
-        for _ in 0..<2_000 {
+        for _ in 0..<20_000 {
             let start = try TimeOfDay(minutes: Int(rng.next() % 1440)), end = try TimeOfDay(minutes: Int(rng.next() % 1440))
             guard start != end else { continue }
             let quiet = try QuietHours(start: start, end: end)
@@ -112,6 +125,13 @@ struct PipelineRulesTests {
             guard let until = rules.deferral(now: now, quiet: quiet, zone: zone) else { continue }
             #expect(until > now && until.milliseconds - now.milliseconds <= 25 * 3_600_000, "\(quiet) \(zone) \(now)")
             #expect(rules.deferral(now: until, quiet: quiet, zone: zone) == nil, "\(quiet) in \(zone): \(until) is still quiet")
+            // …and a minute earlier it is still quiet (the job is not held longer than needed),
+            // unless that minute is on the other side of an offset change.
+            let before = Timestamp(milliseconds: until.milliseconds - 60_000)
+            if let z = TimeZone(identifier: zone), z.secondsFromGMT(for: Date(timeIntervalSince1970: Double(before.milliseconds) / 1000)) ==
+                z.secondsFromGMT(for: Date(timeIntervalSince1970: Double(until.milliseconds) / 1000)), before > now {
+                #expect(rules.deferral(now: before, quiet: quiet, zone: zone) != nil, "\(quiet) in \(zone): released late at \(until)")
+            }
         }
     }
 }

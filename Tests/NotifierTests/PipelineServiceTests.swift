@@ -160,6 +160,32 @@ struct PipelineServiceTests {
         }
     }
 
+    @Test("a member stalled past its session timeout drops its batch and rejoins; nothing is lost, duplicates keep their ids")
+    func stalledMemberRejoins() async throws {
+        try await withPipelineDirectory { dir in
+            let log = try EventLog.open(.init(directory: dir, logger: pipelineQuietLogger))
+            let directory = StallingDirectory(MemoryDirectory(Self.population()), stall: .milliseconds(800))
+            let service = NotifierService(log: log, directory: directory, renderer: LineRenderer(),
+                                          configuration: NotifierConfiguration(members: 2, batchSize: 100, pollTimeout: .milliseconds(50),
+                                                                               retryDelay: .milliseconds(20), sessionTimeout: .milliseconds(250),
+                                                                               now: { utc("2026-01-10T08:30:00Z") }),
+                                          logger: pipelineQuietLogger)
+            try await service.prepareTopics()
+            try await produce(log, count: 1_000)
+            let runner = Task { try await service.run() }
+            try await eventually("all events are processed") { service.statistics.events >= 1_000 }
+            try await eventually("every partition is committed to its end") {
+                let lags = try await log.listGroups().filter { $0.group == "notifier" }.flatMap(\.partitions).map(\.lag)
+                return !lags.isEmpty && lags.allSatisfy { $0 == 0 }
+            }
+            runner.cancel()
+            let result = await runner.result
+            if case .failure(let error) = result { Issue.record("the notifier stopped with \(error)") }
+            try await verify(log, events: 1_000, allowDuplicates: true)
+            await log.close()
+        }
+    }
+
     @Test("records that are not events are counted and passed over; the rest are processed")
     func invalidRecords() async throws {
         try await withPipelineDirectory { dir in

@@ -50,6 +50,29 @@ final class MemoryDirectory: CustomerDirectory {
     }
 }
 
+/// Wraps a directory and stalls its first batch lookup (a stuck disk, a paused process).
+final class StallingDirectory: CustomerDirectory {
+    private let inner: MemoryDirectory
+    private let stall: Duration
+    private let stalled = Mutex(false)
+
+    init(_ inner: MemoryDirectory, stall: Duration) {
+        self.inner = inner
+        self.stall = stall
+    }
+
+    func customers(forAccount account: AccountID) async throws -> [CustomerProfile] { try await inner.customers(forAccount: account) }
+    func customer(_ id: CustomerID) async throws -> CustomerProfile? { try await inner.customer(id) }
+    func customers(forAccounts accounts: Set<AccountID>) async throws -> [AccountID: [CustomerProfile]] {
+        let first = stalled.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        if first { try await Task.sleep(for: stall) }
+        return try await inner.customers(forAccounts: accounts)
+    }
+}
+
 /// A renderer for pipeline tests: one line naming the event, so tests can trace jobs to events.
 /// Template rendering itself is tested with the real templates in the Rendering tests.
 struct LineRenderer: NotificationRendering {

@@ -102,20 +102,43 @@ public struct NotificationRules: Sendable {
     }
 
     /// When quiet hours end, if `now` falls inside them in `zone`; nil when outside.
+    ///
+    /// The end is the first instant whose local wall-clock time is the window's end: if the zone's
+    /// offset changes inside the window (DST), the end follows the wall clock; if the end time does
+    /// not exist that day (it falls in a spring-forward gap), the window ends when the gap does.
     public mutating func deferral(now: Timestamp, quiet: QuietHours, zone identifier: String) -> Timestamp? {
         let zone = zones.zone(identifier)
+        func local(_ seconds: Int64) -> (time: TimeOfDay, secondOfDay: Int64) {
+            let localSeconds = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
+            let secondOfDay = localSeconds.floorMod(86_400)
+            // TimeOfDay(minutes:) cannot fail for 0..<1440.
+            return (try! TimeOfDay(minutes: Int(secondOfDay / 60)), secondOfDay)
+        }
+        func offset(_ seconds: Int64) -> Int64 { Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))) }
         let seconds = now.milliseconds.floorDiv(1000)
-        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
-        let secondOfDay = local.floorMod(86_400)
-        // TimeOfDay(minutes:) cannot fail for 0..<1440.
-        let time = try! TimeOfDay(minutes: Int(secondOfDay / 60))
-        guard quiet.contains(time) else { return nil }
-        let wait = Int64(quiet.minutesUntilEnd(from: time)) * 60 - secondOfDay % 60
-        var end = seconds + wait
-        // If the zone's offset changes inside the window (a DST switch), the wall-clock end moves with it.
-        let shift = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds)))) -
-            Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(end))))
-        end += shift
+        let start = local(seconds)
+        guard quiet.contains(start.time) else { return nil }
+        // Wall-clock distance to the end, corrected by any offset change on the way.
+        var end = seconds + Int64(quiet.minutesUntilEnd(from: start.time)) * 60 - start.secondOfDay % 60
+        end += offset(seconds) - offset(end)
+        // Still inside only when the end time fell into a gap: the window then ends where the gap
+        // does. Stepping by wall-clock minutes would jump past it, so find the first instant that is
+        // outside by bisection between a time inside and one a wall-clock step later (outside).
+        if quiet.contains(local(end).time) {
+            var inside = end
+            var outside = end
+            for _ in 0..<3 {
+                let here = local(outside)
+                guard quiet.contains(here.time) else { break }
+                inside = outside
+                outside += Int64(quiet.minutesUntilEnd(from: here.time)) * 60 - here.secondOfDay % 60
+            }
+            while outside - inside > 1 {
+                let mid = inside + (outside - inside) / 2
+                if quiet.contains(local(mid).time) { inside = mid } else { outside = mid }
+            }
+            end = outside
+        }
         return Timestamp(milliseconds: end * 1000)
     }
 }

@@ -21,12 +21,15 @@ public struct NotifierConfiguration: Sendable {
     public var startPosition: StartPosition
     /// Pause after a failed batch (customer store or log error) before it is retried. Default 1 s.
     public var retryDelay: Duration
+    /// A member silent for longer than this (a stalled disk, a paused process) loses its partitions
+    /// to the others; it then drops its batch and rejoins. Default 30 s.
+    public var sessionTimeout: Duration
     /// The clock for quiet hours, expiry and `createdAt`. Default: the system clock.
     public var now: @Sendable () -> Timestamp
 
     public init(group: GroupID = "notifier", members: Int = 2, topics: [TopicName] = [Topics.transactions, Topics.messages],
                 batchSize: Int = 2_000, pollTimeout: Duration = .seconds(1), jobTopicPartitions: Int = 4,
-                startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1),
+                startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1), sessionTimeout: Duration = .seconds(30),
                 now: @escaping @Sendable () -> Timestamp = NotifierConfiguration.systemNow) {
         self.group = group
         self.members = members
@@ -36,6 +39,7 @@ public struct NotifierConfiguration: Sendable {
         self.jobTopicPartitions = jobTopicPartitions
         self.startPosition = startPosition
         self.retryDelay = retryDelay
+        self.sessionTimeout = sessionTimeout
         self.now = now
     }
 

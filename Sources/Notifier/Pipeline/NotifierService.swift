@@ -76,10 +76,13 @@ public final class NotifierService: Sendable {
     }
 
     /// One member's loop; public so tests and benchmarks can run members on their own.
+    ///
+    /// If the member loses its partitions to a session timeout (it was silent too long), it drops
+    /// the batch it holds (the new owners process those events; nothing was committed) and
+    /// joins again. Cancellation lets the current batch finish and commit before the member leaves.
     public func runMember(_ index: Int) async throws {
         var memberLogger = logger
-        let member = try await log.joinGroup(configuration.group, topics: configuration.topics,
-                                             options: GroupOptions(startPosition: configuration.startPosition, clientID: "notifier-\(index)"))
+        var member = try await join(index)
         memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
         var processor = BatchProcessor(directory: directory, renderer: renderer, logger: memberLogger)
         defer { memberLogger.debug("notifier member stopped") }
@@ -89,23 +92,50 @@ public final class NotifierService: Sendable {
                 records = try await member.poll(maxRecords: configuration.batchSize, timeout: configuration.pollTimeout)
             } catch let error as LogError where error.code == .closed {
                 return
+            } catch let error as LogError where error.code == .notMember {
+                memberLogger.warning("notifier member was expired; joining again", metadata: ["chapar.problem": "\(error.message)"])
+                member = try await join(index)
+                memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
+                continue
             }
             guard !records.isEmpty else { continue }
-            do {
+            // The batch runs in its own task so that a shutdown (cancellation of this one) lets it
+            // finish and commit instead of abandoning it half-way; it is awaited right here.
+            let batch = Task { [processor, configuration, member] in
+                var processor = processor
                 let outcome = try await processor.process(records, now: configuration.now())
-                try await appendJobs(outcome.jobs)
+                try await self.appendJobs(outcome.jobs)
                 try await member.commitPolled()
+                return (outcome, processor)
+            }
+            switch await batch.result {
+            case .success(let (outcome, updated)):
+                processor = updated
                 record(outcome)
-            } catch {
+            case .failure(let error as LogError) where error.code == .closed:
+                return
+            case .failure(let error as LogError) where error.code == .notMember || error.code == .notPartitionOwner:
+                // Another member owns (some of) these records now; they were not committed here.
+                memberLogger.warning("notifier member lost its partitions during a batch; dropping the batch and rejoining",
+                                     metadata: ["chapar.problem": "\(error.message)"])
+                await member.leave()
+                member = try await join(index)
+                memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
+            case .failure(let error):
                 // Nothing was committed: go back to the batch's first records and try again later.
                 stats.withLock { $0.failedBatches += 1 }
                 memberLogger.error("notifier batch failed; it will be retried", metadata: ["chapar.problem": "\(error)"])
-                if let logError = error as? LogError, logError.code == .closed { return }
-                try await rewind(member, to: records)
+                await rewind(member, to: records)
                 try? await Task.sleep(for: configuration.retryDelay)
             }
         }
         await member.leave()
+    }
+
+    private func join(_ index: Int) async throws -> any GroupMember {
+        try await log.joinGroup(configuration.group, topics: configuration.topics,
+                                options: GroupOptions(startPosition: configuration.startPosition, sessionTimeout: configuration.sessionTimeout,
+                                                      clientID: "notifier-\(index)"))
     }
 
     /// Appends jobs lane by lane, lanes concurrently so their fsyncs overlap. Order within a lane
@@ -122,12 +152,14 @@ public final class NotifierService: Sendable {
         }
     }
 
-    private func rewind(_ member: any GroupMember, to records: [ConsumerRecord]) async throws {
+    /// Seeks each partition of a failed batch back to its first record. A partition that is no
+    /// longer ours is skipped: its new owner starts from the committed offset anyway.
+    private func rewind(_ member: any GroupMember, to records: [ConsumerRecord]) async {
         var first: [TopicPartition: Offset] = [:]
         for r in records where first[TopicPartition(r.topic, r.partition)] == nil {
             first[TopicPartition(r.topic, r.partition)] = r.offset
         }
-        for (tp, offset) in first { try await member.seek(tp, to: offset) }
+        for (tp, offset) in first { try? await member.seek(tp, to: offset) }
     }
 
     private func record(_ outcome: BatchOutcome) {
