@@ -70,7 +70,6 @@ struct EntryBuilder {
     private var times: TimestampParser
     private var occurrences = OccurrenceCounter()
     private var currencies: [String: CurrencyCode] = [:]
-    private var accounts: [String: AccountID] = [:]
 
     init(options: ParserOptions) throws(IngestError) {
         self.options = options
@@ -99,13 +98,10 @@ struct EntryBuilder {
         return v
     }
 
-    /// Accounts repeat a lot (skewed activity), and normalising one allocates: cache them.
-    private mutating func account(_ text: String) throws(InvalidValue) -> AccountID {
-        if let a = accounts[text] { return a }
-        let a = try AccountID(text)
-        if accounts.count >= 20_000 { accounts.removeAll(keepingCapacity: true) }
-        accounts[text] = a
-        return a
+    /// `AccountID.init` has a fast path for already-normalised text (what bank files carry), which
+    /// is cheaper than hashing the text into a cache.
+    private func account(_ text: String) throws(InvalidValue) -> AccountID {
+        try AccountID(text)
     }
 
     private mutating func currency(_ text: String) throws(InvalidValue) -> CurrencyCode {

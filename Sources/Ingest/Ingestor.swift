@@ -191,7 +191,7 @@ public final class Ingestor: Sendable {
                         onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
         guard let log, let index else { return }
         let parser = try source.open()
-        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
             summary = try await gate.run { [summary] () async throws -> Summary in
                 var summary = summary
@@ -265,8 +265,8 @@ public final class Ingestor: Sendable {
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
     struct Plan: Sendable {
-        var transactions: [Event] = []
-        var messages: [Event] = []
+        var transactions: [PreparedEvent] = []
+        var messages: [PreparedEvent] = []
         var transactionFPs: [Fingerprint] = []
         var messageFPs: [Fingerprint] = []
         var duplicates = 0
@@ -288,10 +288,10 @@ public final class Ingestor: Sendable {
                 continue
             }
             if case .message = e.event {
-                plan.messages.append(e.event)
+                plan.messages.append(e)
                 plan.messageFPs.append(e.fingerprint)
             } else {
-                plan.transactions.append(e.event)
+                plan.transactions.append(e)
                 plan.transactionFPs.append(e.fingerprint)
             }
         }
@@ -303,7 +303,7 @@ public final class Ingestor: Sendable {
         for (topic, events, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
                                      (Topics.messages, plan.messages, plan.messageFPs)] where !events.isEmpty {
             // Encoded here, in the append task, so encoding runs in parallel with parsing.
-            let records = events.map(EventCodec.record)
+            let records = events.map(\.encoded)
             let positions: [RecordPosition]
             do {
                 positions = try await log.append(records, to: topic)

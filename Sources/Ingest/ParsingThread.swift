@@ -26,19 +26,22 @@ final class ParsingThread: Sendable {
     private let slots: DispatchSemaphore
     static let maxBatchBytes = 1 << 20
 
-    /// Starts parsing at once.
-    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2) {
+    /// Starts parsing at once. With `isNew` (the dedupe index's Bloom filter), events it reports
+    /// as certainly new are also encoded on this thread, so encoding overlaps the appends of earlier
+    /// batches; the rest (possible duplicates) are encoded later only if they turn out to be new.
+    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2,
+         isNew: (@Sendable ([Fingerprint]) -> [Bool])? = nil) {
         slots = DispatchSemaphore(value: depth)
         let box = ParserBox(parser)
         let thread = Thread { [self] in
-            self.produce(box, batchSize: batchSize)
+            self.produce(box, batchSize: batchSize, isNew: isNew)
         }
         thread.name = "chapar-ingest-parse"
         thread.stackSize = 1 << 20
         thread.start()
     }
 
-    private func produce(_ box: ParserBox, batchSize: Int) {
+    private func produce(_ box: ParserBox, batchSize: Int, isNew: (@Sendable ([Fingerprint]) -> [Bool])?) {
         let progress = box.parser as? any ProgressReporting
         while true {
             slots.wait()
@@ -68,6 +71,12 @@ final class ParsingThread: Sendable {
             } catch {
                 batch.failure = error
                 batch.isLast = true
+            }
+            if let isNew, !batch.events.isEmpty {
+                let new = isNew(batch.events.map(\.fingerprint))
+                for i in batch.events.indices where new[i] {
+                    batch.events[i].record = EventCodec.record(batch.events[i].event)
+                }
             }
             batch.bytesRead = progress?.bytesRead ?? -1
             let last = batch.isLast
@@ -117,11 +126,16 @@ private final class ParserBox: @unchecked Sendable {
 struct PreparedEvent: Sendable {
     let event: Event
     let fingerprint: Fingerprint
+    /// The encoded record, when the parsing thread already made it.
+    var record: ProducerRecord? = nil
 
     init(_ event: Event) {
         self.event = event
         fingerprint = Fingerprint(event.id)
     }
+
+    /// The record to append.
+    var encoded: ProducerRecord { record ?? EventCodec.record(event) }
 }
 
 extension Event {

@@ -87,6 +87,7 @@ struct IngestBench: AsyncParsableCommand {
             }
             let first = try await pass()
             let second = try await pass()
+            try index.close()
             await log.close()
             let figures = Figures(entries: first.appended + first.duplicates + first.rejected, fileBytes: size, generateSeconds: generateSeconds,
                                   firstPass: first, reingest: second, peakRSSMiB: Double(peakRSSKiB()) / 1024)

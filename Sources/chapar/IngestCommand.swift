@@ -134,7 +134,10 @@ struct IngestPlan {
             let ingestor = Ingestor(log: log, index: index, configuration: configuration)
             let caughtUp = try await ingestor.prepare()
             if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
-            return try await ingestAll(ingestor, sink: sink, progress: progress)
+            let code = try await ingestAll(ingestor, sink: sink, progress: progress)
+            // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
+            try index.close()
+            return code
         }
     }
 

@@ -11,7 +11,7 @@ import Testing
     static let acct = Fixture.account
 
     /// One "process lifetime": open the log and the index, catch up, run `body`, close.
-    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, mergeThreshold: Int = 250_000, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
+    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, mergeThreshold: Int = 250_000, closeIndex: Bool = true, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
@@ -24,6 +24,7 @@ import Testing
         try await ingestor.prepare()
         do {
             let result = try await body(ingestor, log, index)
+            if closeIndex { try index.close() }
             await log.close()
             return result
         } catch {
