@@ -69,9 +69,9 @@ struct FingerprintFilter {
     static let bitsPerID = 8
     private(set) var layers: [Layer]
 
-    /// A filter for about `capacity` ids before it grows (at least 1 M: 1 MiB).
-    init(capacity: Int) {
-        layers = [Layer(capacity: max(capacity, 1 << 20))]
+    /// A filter for about `capacity` ids before it grows (at least `minimum`: 1 M ids, 1 MiB).
+    init(capacity: Int, minimum: Int = 1 << 20) {
+        layers = [Layer(capacity: max(capacity, minimum, 1))]
     }
 
     init(layers: [Layer]) {

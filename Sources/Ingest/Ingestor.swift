@@ -265,8 +265,11 @@ public final class Ingestor: Sendable {
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
     struct Plan: Sendable {
-        var transactions: [PreparedEvent] = []
-        var messages: [PreparedEvent] = []
+        /// The whole batch (moved, not copied: an event holds a dozen references).
+        var events: [PreparedEvent] = []
+        /// Indices into `events` of the new entries per topic.
+        var transactions: [Int] = []
+        var messages: [Int] = []
         var transactionFPs: [Fingerprint] = []
         var messageFPs: [Fingerprint] = []
         var duplicates = 0
@@ -282,28 +285,32 @@ public final class Ingestor: Sendable {
         var inBatch = Set<Fingerprint>()
         inBatch.reserveCapacity(events.count)
         var plan = Plan()
-        for e in events {
-            if seen.contains(e.fingerprint) || pending.contains(e.fingerprint) || !inBatch.insert(e.fingerprint).inserted {
+        plan.transactions.reserveCapacity(events.count)
+        plan.transactionFPs.reserveCapacity(events.count)
+        for i in events.indices {
+            let fp = events[i].fingerprint
+            if seen.contains(fp) || pending.contains(fp) || !inBatch.insert(fp).inserted {
                 plan.duplicates += 1
                 continue
             }
-            if case .message = e.event {
-                plan.messages.append(e)
-                plan.messageFPs.append(e.fingerprint)
+            if events[i].isMessage {
+                plan.messages.append(i)
+                plan.messageFPs.append(fp)
             } else {
-                plan.transactions.append(e)
-                plan.transactionFPs.append(e.fingerprint)
+                plan.transactions.append(i)
+                plan.transactionFPs.append(fp)
             }
         }
+        plan.events = events
         return plan
     }
 
     private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
         var appended = 0
-        for (topic, events, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
-                                     (Topics.messages, plan.messages, plan.messageFPs)] where !events.isEmpty {
-            // Encoded here, in the append task, so encoding runs in parallel with parsing.
-            let records = events.map(\.encoded)
+        for (topic, indices, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                      (Topics.messages, plan.messages, plan.messageFPs)] where !indices.isEmpty {
+            // Usually encoded on the parsing thread already; possible duplicates that turned out new are encoded here.
+            let records = indices.map { plan.events[$0].encoded }
             let positions: [RecordPosition]
             do {
                 positions = try await log.append(records, to: topic)

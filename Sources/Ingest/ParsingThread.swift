@@ -134,6 +134,11 @@ struct PreparedEvent: Sendable {
         fingerprint = Fingerprint(event.id)
     }
 
+    var isMessage: Bool {
+        if case .message = event { return true }
+        return false
+    }
+
     /// The record to append.
     var encoded: ProducerRecord { record ?? EventCodec.record(event) }
 }
