@@ -79,7 +79,8 @@ struct EntryBuilder {
     /// A validated event, or the first problem found, phrased as `field: what is wrong`.
     mutating func build(_ raw: RawEntry, location: EntryLocation) -> ParsedEntry {
         do throws(InvalidValue) {
-            let type = raw.nonEmpty(.type)?.lowercased() ?? "transaction"
+            let given = raw.nonEmpty(.type)
+            let type = given == nil || given == "transaction" ? "transaction" : given!.lowercased()  // checked
             switch type {
             case "transaction": return .event(.transaction(try transaction(raw, location)))
             case "message": return .event(.message(try message(raw, location)))

@@ -223,8 +223,18 @@ public final class Ingestor: Sendable {
                 summary.counts.appended += done.appended
                 pending.subtract(done.fingerprints)
             }
+            let clock = ContinuousClock()
+            var starved = Duration.zero
+            defer {
+                if ProcessInfo.processInfo.environment["CHAPAR_INGEST_TRACE"] != nil {
+                    let stalled = thread.stalls.withLock { $0 }
+                    FileHandle.standardError.write(Data("ingest trace: pipeline waited \(starved) for the parser; parser waited \(Double(stalled) / 1e9) s for the pipeline\n".utf8))
+                }
+            }
             while true {
+                let waitStart = clock.now
                 let batch = await thread.next()
+                starved += waitStart.duration(to: clock.now)
                 summary.counts.read += batch.events.count + batch.rejects.count
                 summary.counts.rejected += batch.rejects.count
                 batch.rejects.forEach(onReject)
@@ -281,14 +291,15 @@ public final class Ingestor: Sendable {
     }
 
     private static func plan(_ events: [PreparedEvent], index: SeenIndex, pending: Set<Fingerprint>) async throws(IngestError) -> Plan {
-        let seen = try await index.contains(events.map(\.fingerprint))
+        let fps = events.map(\.fingerprint)
+        let seen = try await index.contains(fps)
         var inBatch = Set<Fingerprint>()
         inBatch.reserveCapacity(events.count)
         var plan = Plan()
         plan.transactions.reserveCapacity(events.count)
         plan.transactionFPs.reserveCapacity(events.count)
         for i in events.indices {
-            let fp = events[i].fingerprint
+            let fp = fps[i]
             if seen.contains(fp) || pending.contains(fp) || !inBatch.insert(fp).inserted {
                 plan.duplicates += 1
                 continue

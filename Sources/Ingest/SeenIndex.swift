@@ -11,7 +11,7 @@ public struct Fingerprint: Hashable, Sendable {
     public let low: UInt64
 
     public init(_ id: EventID) {
-        let digest = SHA256.hash(Array(id.rawValue.utf8))
+        let digest = SHA256.hash(id.rawValue.utf8)
         var h: UInt64 = 0, l: UInt64 = 0
         for k in 0..<8 { h = h << 8 | UInt64(digest[k]) }
         for k in 8..<16 { l = l << 8 | UInt64(digest[k]) }
@@ -498,18 +498,24 @@ struct StagedFingerprints {
         if batch.isEmpty { return }
         let add = batch.sorted(by: <)
         var i = sorted.count - 1, j = add.count - 1
+        if sorted.capacity < sorted.count + add.count {
+            // Grow by half, not double: this array is the largest thing the index keeps in memory.
+            sorted.reserveCapacity(max(sorted.count + add.count, sorted.count + sorted.count / 2))
+        }
         sorted.append(contentsOf: add)  // room; overwritten below
         var k = sorted.count - 1
-        sorted.withUnsafeMutableBufferPointer { out in
-            while j >= 0 {
-                if i >= 0 && add[j] < out[i] {
-                    out[k] = out[i]
-                    i -= 1
-                } else {
-                    out[k] = add[j]
-                    j -= 1
+        add.withUnsafeBufferPointer { add in
+            sorted.withUnsafeMutableBufferPointer { out in
+                while j >= 0 {
+                    if i >= 0 && add[j] < out[i] {
+                        out[k] = out[i]
+                        i -= 1
+                    } else {
+                        out[k] = add[j]
+                        j -= 1
+                    }
+                    k -= 1
                 }
-                k -= 1
             }
         }
     }
