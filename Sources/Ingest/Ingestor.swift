@@ -245,10 +245,10 @@ public final class Ingestor: Sendable {
                     break
                 }
                 if !batch.events.isEmpty {
-                    let plan = try await Self.plan(batch.events, index: index, pending: pending)
+                    let fps = batch.events.map(\.fingerprint)
+                    let seen = try await index.contains(fps)
+                    let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
                     summary.counts.duplicates += plan.duplicates
-                    pending.formUnion(plan.transactionFPs)
-                    pending.formUnion(plan.messageFPs)
                     for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
                                                      (Topics.messages, plan.messages, configuration.messagesTopic)]
                         where !records.isEmpty && !topicsReady.contains(topic) {
@@ -290,17 +290,15 @@ public final class Ingestor: Sendable {
         var fingerprints: [Fingerprint]
     }
 
-    private static func plan(_ events: [PreparedEvent], index: SeenIndex, pending: Set<Fingerprint>) async throws(IngestError) -> Plan {
-        let fps = events.map(\.fingerprint)
-        let seen = try await index.contains(fps)
-        var inBatch = Set<Fingerprint>()
-        inBatch.reserveCapacity(events.count)
+    /// Splits a batch by topic, dropping ids already in the index (`seen`), in flight or earlier in
+    /// the batch; the new ones join `pending` (one set insert per entry does both checks).
+    private static func plan(_ events: [PreparedEvent], _ fps: [Fingerprint], seen: Set<Fingerprint>, pending: inout Set<Fingerprint>) -> Plan {
         var plan = Plan()
         plan.transactions.reserveCapacity(events.count)
         plan.transactionFPs.reserveCapacity(events.count)
         for i in events.indices {
             let fp = fps[i]
-            if seen.contains(fp) || pending.contains(fp) || !inBatch.insert(fp).inserted {
+            if (!seen.isEmpty && seen.contains(fp)) || !pending.insert(fp).inserted {
                 plan.duplicates += 1
                 continue
             }
