@@ -47,6 +47,7 @@ struct IngestBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        limitMallocArenas()
         try await CLIError.run {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
