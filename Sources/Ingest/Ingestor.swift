@@ -332,20 +332,25 @@ public final class Ingestor: Sendable {
         return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.messageFPs)
     }
 
+    /// Per partition: first and last offset and count of `positions` (a short linear list, not a
+    /// dictionary: an append touches a handful of partitions and hashing topic names per record costs).
     static func ranges(_ positions: [RecordPosition]) -> [SeenIndex.AppendedRange] {
-        var byPartition: [TopicPartition: SeenIndex.AppendedRange] = [:]
+        var out: [SeenIndex.AppendedRange] = []
+        var last = -1
         for p in positions {
-            let tp = TopicPartition(p.topic, p.partition)
-            if var r = byPartition[tp] {
-                r.first = min(r.first, p.offset)
-                r.last = max(r.last, p.offset)
-                r.count += 1
-                byPartition[tp] = r
-            } else {
-                byPartition[tp] = SeenIndex.AppendedRange(topicPartition: tp, first: p.offset, last: p.offset, count: 1)
+            if last < 0 || out[last].topicPartition.partition != p.partition || out[last].topicPartition.topic != p.topic {
+                last = out.firstIndex { $0.topicPartition.partition == p.partition && $0.topicPartition.topic == p.topic } ?? -1
+                if last < 0 {
+                    out.append(SeenIndex.AppendedRange(topicPartition: TopicPartition(p.topic, p.partition), first: p.offset, last: p.offset, count: 1))
+                    last = out.count - 1
+                    continue
+                }
             }
+            out[last].first = min(out[last].first, p.offset)
+            out[last].last = max(out[last].last, p.offset)
+            out[last].count += 1
         }
-        return Array(byPartition.values)
+        return out
     }
 
     private func ensureTopic(_ topic: TopicName, _ config: TopicConfiguration, _ log: any MessageLog) async throws(IngestError) {
