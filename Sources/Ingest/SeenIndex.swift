@@ -94,8 +94,6 @@ public final class SeenIndex: Sendable {
         /// The epoch stored in `meta` since this process opened the index.
         var epoch: Int64
         var closed = false
-        /// A merge into `seen` is running (at most one at a time).
-        var merging = false
     }
     private let memory: Mutex<Memory>
 
@@ -112,15 +110,9 @@ public final class SeenIndex: Sendable {
     public let filterOrigin: FilterOrigin
 
     /// Opens (creating if needed) the index at `path`. Does not catch up; call ``catchUp(from:topics:)``.
-    public convenience init(path: String, mergeThreshold: Int = 100_000) throws(IngestError) {
-        try self.init(path: path, mergeThreshold: mergeThreshold, mergeChunk: 10_000)
-    }
-
-    /// As above with the ids per merge transaction (tests use small chunks).
-    package init(path: String, mergeThreshold: Int, mergeChunk: Int) throws(IngestError) {
+    public init(path: String, mergeThreshold: Int = 100_000) throws(IngestError) {
         self.path = path
         self.mergeThreshold = max(1, mergeThreshold)
-        self.mergeChunk = max(1, mergeChunk)
         filterPath = ((path as NSString).deletingPathExtension) + ".filter"
         do {
             let dir = (path as NSString).deletingLastPathComponent
@@ -444,62 +436,30 @@ public final class SeenIndex: Sendable {
         }
     }
 
-    /// Merges the staged ids into `seen` (already sorted) and drops their `run` rows, once
-    /// ``mergeThreshold`` ids are staged. The ids go in in chunks of ``mergeChunk``, one transaction
-    /// each, so the batches being recorded meanwhile wait for one chunk, not the whole merge; the
-    /// last transaction deletes the merged `run` rows, and only when it commits are the ids dropped
-    /// from memory (GRDB runs that callback on the writer queue, before any other write). Until then
-    /// an id may be in both `run` and `seen`, which is harmless (lookups and counts allow for it);
-    /// a crash in between leaves the `run` rows, which the next open stages again.
+    /// Merges the staged ids into `seen` (already sorted, one transaction) and empties `run`, once
+    /// ``mergeThreshold`` ids are staged. The in-memory copy is dropped only when the merge commits
+    /// (GRDB runs that callback on the writer queue, before any other write).
     private func mergeIfNeeded() async throws(IngestError) {
-        let start = memory.withLock { m -> Bool in
-            guard m.staged.count >= mergeThreshold, !m.merging else { return false }
-            m.merging = true
-            return true
-        }
-        guard start else { return }
-        defer { memory.withLock { $0.merging = false } }
+        guard memory.withLock({ $0.staged.count }) >= mergeThreshold else { return }
         do {
-            // Snapshot: the staged ids and the last `run` row they cover, read together on the writer queue.
-            let (fps, lastRun) = try await db.write { db -> ([Fingerprint], Int64) in
-                let last = try Int64.fetchOne(db, sql: "SELECT max(id) FROM run") ?? 0
-                return (self.memory.withLock { $0.staged }.sorted, last)
-            }
-            if fps.isEmpty { return }
-            var added = 0
-            var from = 0
-            while from < fps.count {
-                let to = min(from + mergeChunk, fps.count)
-                let chunk = fps[from..<to]
-                let isLast = to == fps.count
-                let addedBefore = added
-                added = try await db.write { db -> Int in
-                    var n = addedBefore
-                    try RawStatement(db, "INSERT OR IGNORE INTO seen (fp) VALUES (?)").withStatement { stmt in
-                        for f in chunk {
-                            _ = try stmt.step(binding: f)
-                            n += stmt.changes
-                        }
+            try await db.write { db in
+                let fps = self.memory.withLock { $0.staged }.sorted
+                if fps.isEmpty { return }
+                var added = 0
+                try RawStatement(db, "INSERT OR IGNORE INTO seen (fp) VALUES (?)").withStatement { stmt in
+                    for f in fps {
+                        _ = try stmt.step(binding: f)
+                        added += stmt.changes
                     }
-                    if isLast {
-                        try db.execute(sql: "DELETE FROM run WHERE id <= ?", arguments: [lastRun])
-                        try db.execute(sql: "UPDATE meta SET value = value + ? WHERE key = 'seen_rows'", arguments: [n])
-                        db.afterNextTransaction(onCommit: { _ in
-                            let merged = Set(fps)
-                            self.memory.withLock { $0.staged.remove(merged) }
-                        })
-                    }
-                    return n
                 }
-                from = to
+                try db.execute(sql: "DELETE FROM run")
+                try db.execute(sql: "UPDATE meta SET value = value + ? WHERE key = 'seen_rows'", arguments: [added])
+                db.afterNextTransaction(onCommit: { _ in self.memory.withLock { $0.staged = StagedFingerprints() } })
             }
         } catch {
             throw IngestError(.storage, "cannot merge the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
         }
     }
-
-    /// Ids per merge transaction.
-    let mergeChunk: Int
 
     /// Calls `body` with each 16-byte fingerprint of a `run` blob.
     private static func decode(_ blob: Data, _ body: (Fingerprint) -> Void) {

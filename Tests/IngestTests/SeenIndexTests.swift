@@ -98,33 +98,6 @@ import Testing
         #expect(index.definitelyNew([fps[0]]) == [false], "the filter still answers maybe")
     }
 
-    @Test func mergesInChunksKeepEveryIdFindableWhileRecordsInterleave() async throws {
-        let dir = Fixture.directory("chunks")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/seen.sqlite"
-        var all: [Fingerprint] = []
-        do {
-            let index = try SeenIndex(path: path, mergeThreshold: 20, mergeChunk: 3)
-            // Concurrent records: merges (7 transactions each) interleave with other batches.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for k in 0..<12 {
-                    let batch = Self.fingerprints(9, seed: UInt64(500 + k))
-                    all += batch
-                    group.addTask { try await index.record(batch, ranges: []) }
-                }
-                try await group.waitForAll()
-            }
-            #expect(try await index.contains(all) == Set(all))
-            #expect(try await index.count() == all.count)
-            #expect(index.stagedCount < 20 + 9 * 3, "merges keep up")
-        }
-        // After a restart without close(): rebuilt, and every id still there exactly once.
-        let index = try SeenIndex(path: path, mergeThreshold: 20, mergeChunk: 3)
-        #expect(index.filterOrigin == .rebuilt)
-        #expect(try await index.contains(all) == Set(all))
-        #expect(try await index.count() == all.count)
-    }
-
     @Test func filterIsLoadedAfterCloseAndRebuiltAfterACrash() async throws {
         let dir = Fixture.directory("persist")
         defer { try? FileManager.default.removeItem(atPath: dir) }
