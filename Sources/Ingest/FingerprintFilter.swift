@@ -6,7 +6,7 @@ import Darwin
 
 /// An in-memory Bloom filter over fingerprints: answers "definitely new" without touching SQLite,
 /// so a first ingest (almost every id new) never probes the index. "Maybe seen" (a real duplicate
-/// or a false positive, about 2% at design load) goes to the exact check.
+/// or a false positive, about 3% at design load) goes to the exact check.
 ///
 /// Blocked: each fingerprint sets one bit in each of the 8 words of one 64-byte block (one cache
 /// line per lookup). The bits come straight from the fingerprint, which is already a SHA-256 prefix.

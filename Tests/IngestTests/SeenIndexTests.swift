@@ -23,6 +23,7 @@ import Testing
         #expect(inserted.allSatisfy(filter.mayContain), "a Bloom filter never forgets (seed \(seed))")
         let others = Self.fingerprints(200_000, seed: seed &+ 1)
         let falsePositives = others.filter(filter.mayContain).count
+        print("Bloom filter false-positive rate at design load: \(Double(falsePositives) / Double(others.count))")
         #expect(Double(falsePositives) / Double(others.count) < 0.05, "\(falsePositives) false positives (seed \(seed))")
         #expect(filter.layers.count == 1)
         #expect(filter.bytes == 1 << 20, "8 bits per id")
