@@ -155,15 +155,7 @@ public struct CSVParser: EntryParser, ProgressReporting {
             return .rejected(EntryError(location, "expected \(columns.count) columns as in the header, found \(buffer.ends.count); quote fields that contain commas"))
         }
         raw.reset()
-        for (i, field) in columns.enumerated() {
-            let slice = buffer.slice(i)
-            if slice.isEmpty { continue }
-            var s = slice.startIndex, e = slice.endIndex
-            while s < e && (buffer.bytes[s] == 0x20 || buffer.bytes[s] == 0x09) { s += 1 }
-            while e > s && (buffer.bytes[e - 1] == 0x20 || buffer.bytes[e - 1] == 0x09) { e -= 1 }
-            if s == e { continue }
-            raw[field] = String(decoding: buffer.bytes[s..<e], as: UTF8.self)
-        }
+        buffer.fill(&raw, columns)
         return builder.build(raw, location: location)
     }
 }
@@ -188,9 +180,34 @@ final class FieldBuffer {
         ends.removeAll(keepingCapacity: true)
     }
 
+    /// Sets each column's trimmed, non-empty text in `raw` (one access to the buffers for the
+    /// whole record: per-byte access to a class's arrays costs a runtime exclusivity check each).
+    func fill(_ raw: inout RawEntry, _ columns: [EntryField]) {
+        let ends = self.ends
+        bytes.withUnsafeBufferPointer { b in
+            var start = 0
+            for (i, field) in columns.enumerated() {
+                var s = start, e = ends[i]
+                start = e
+                while s < e && (b[s] == 0x20 || b[s] == 0x09) { s += 1 }
+                while e > s && (b[e - 1] == 0x20 || b[e - 1] == 0x09) { e -= 1 }
+                if s == e { continue }
+                raw[field] = String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self)
+            }
+        }
+    }
+
     /// Splits UTF-8 bytes of one physical line into `bytes`/`ends`; returns a problem or nil.
     /// Leaves `state.inQuotes` set when a quoted field continues on the next line.
     func split(_ p: UnsafeBufferPointer<UInt8>, _ state: inout CSVParser.SplitState) -> String? {
+        // Work on the arrays moved out of the class (no per-append exclusivity check), then put them back.
+        var bytes = self.bytes, ends = self.ends
+        self.bytes = []
+        self.ends = []
+        defer {
+            self.bytes = bytes
+            self.ends = ends
+        }
         let n = p.count
         var i = 0
         while i < n {

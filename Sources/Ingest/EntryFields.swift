@@ -70,7 +70,6 @@ struct EntryBuilder {
     private var times: TimestampParser
     private var occurrences = OccurrenceCounter()
     private var currencies: [String: CurrencyCode] = [:]
-    private var accounts: [String: AccountID] = [:]
 
     init(options: ParserOptions) throws(IngestError) {
         self.options = options
@@ -80,7 +79,8 @@ struct EntryBuilder {
     /// A validated event, or the first problem found, phrased as `field: what is wrong`.
     mutating func build(_ raw: RawEntry, location: EntryLocation) -> ParsedEntry {
         do throws(InvalidValue) {
-            let type = raw.nonEmpty(.type)?.lowercased() ?? "transaction"
+            let given = raw.nonEmpty(.type)
+            let type = given == nil || given == "transaction" ? "transaction" : given!.lowercased()  // checked
             switch type {
             case "transaction": return .event(.transaction(try transaction(raw, location)))
             case "message": return .event(.message(try message(raw, location)))
@@ -99,13 +99,10 @@ struct EntryBuilder {
         return v
     }
 
-    /// Accounts repeat a lot (skewed activity), and normalising one allocates: cache them.
-    private mutating func account(_ text: String) throws(InvalidValue) -> AccountID {
-        if let a = accounts[text] { return a }
-        let a = try AccountID(text)
-        if accounts.count >= 20_000 { accounts.removeAll(keepingCapacity: true) }
-        accounts[text] = a
-        return a
+    /// `AccountID.init` has a fast path for already-normalised text (what bank files carry), which
+    /// is cheaper than hashing the text into a cache.
+    private func account(_ text: String) throws(InvalidValue) -> AccountID {
+        try AccountID(text)
     }
 
     private mutating func currency(_ text: String) throws(InvalidValue) -> CurrencyCode {

@@ -191,7 +191,7 @@ public final class Ingestor: Sendable {
                         onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
         guard let log, let index else { return }
         let parser = try source.open()
-        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
+        let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
             summary = try await gate.run { [summary] () async throws -> Summary in
                 var summary = summary
@@ -223,8 +223,18 @@ public final class Ingestor: Sendable {
                 summary.counts.appended += done.appended
                 pending.subtract(done.fingerprints)
             }
+            let clock = ContinuousClock()
+            var starved = Duration.zero
+            defer {
+                if ProcessInfo.processInfo.environment["CHAPAR_INGEST_TRACE"] != nil {
+                    let stalled = thread.stalls.withLock { $0 }
+                    FileHandle.standardError.write(Data("ingest trace: pipeline waited \(starved) for the parser; parser waited \(Double(stalled) / 1e9) s for the pipeline\n".utf8))
+                }
+            }
             while true {
+                let waitStart = clock.now
                 let batch = await thread.next()
+                starved += waitStart.duration(to: clock.now)
                 summary.counts.read += batch.events.count + batch.rejects.count
                 summary.counts.rejected += batch.rejects.count
                 batch.rejects.forEach(onReject)
@@ -235,10 +245,10 @@ public final class Ingestor: Sendable {
                     break
                 }
                 if !batch.events.isEmpty {
-                    let plan = try await Self.plan(batch.events, index: index, pending: pending)
+                    let fps = batch.events.map(\.fingerprint)
+                    let seen = try await index.contains(fps)
+                    let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
                     summary.counts.duplicates += plan.duplicates
-                    pending.formUnion(plan.transactionFPs)
-                    pending.formUnion(plan.messageFPs)
                     for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
                                                      (Topics.messages, plan.messages, configuration.messagesTopic)]
                         where !records.isEmpty && !topicsReady.contains(topic) {
@@ -265,8 +275,11 @@ public final class Ingestor: Sendable {
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
     struct Plan: Sendable {
-        var transactions: [Event] = []
-        var messages: [Event] = []
+        /// The whole batch (moved, not copied: an event holds a dozen references).
+        var events: [PreparedEvent] = []
+        /// Indices into `events` of the new entries per topic.
+        var transactions: [Int] = []
+        var messages: [Int] = []
         var transactionFPs: [Fingerprint] = []
         var messageFPs: [Fingerprint] = []
         var duplicates = 0
@@ -277,33 +290,36 @@ public final class Ingestor: Sendable {
         var fingerprints: [Fingerprint]
     }
 
-    private static func plan(_ events: [PreparedEvent], index: SeenIndex, pending: Set<Fingerprint>) async throws(IngestError) -> Plan {
-        let seen = try await index.contains(events.map(\.fingerprint))
-        var inBatch = Set<Fingerprint>()
-        inBatch.reserveCapacity(events.count)
+    /// Splits a batch by topic, dropping ids already in the index (`seen`), in flight or earlier in
+    /// the batch; the new ones join `pending` (one set insert per entry does both checks).
+    private static func plan(_ events: [PreparedEvent], _ fps: [Fingerprint], seen: Set<Fingerprint>, pending: inout Set<Fingerprint>) -> Plan {
         var plan = Plan()
-        for e in events {
-            if seen.contains(e.fingerprint) || pending.contains(e.fingerprint) || !inBatch.insert(e.fingerprint).inserted {
+        plan.transactions.reserveCapacity(events.count)
+        plan.transactionFPs.reserveCapacity(events.count)
+        for i in events.indices {
+            let fp = fps[i]
+            if (!seen.isEmpty && seen.contains(fp)) || !pending.insert(fp).inserted {
                 plan.duplicates += 1
                 continue
             }
-            if case .message = e.event {
-                plan.messages.append(e.event)
-                plan.messageFPs.append(e.fingerprint)
+            if events[i].isMessage {
+                plan.messages.append(i)
+                plan.messageFPs.append(fp)
             } else {
-                plan.transactions.append(e.event)
-                plan.transactionFPs.append(e.fingerprint)
+                plan.transactions.append(i)
+                plan.transactionFPs.append(fp)
             }
         }
+        plan.events = events
         return plan
     }
 
     private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
         var appended = 0
-        for (topic, events, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
-                                     (Topics.messages, plan.messages, plan.messageFPs)] where !events.isEmpty {
-            // Encoded here, in the append task, so encoding runs in parallel with parsing.
-            let records = events.map(EventCodec.record)
+        for (topic, indices, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                      (Topics.messages, plan.messages, plan.messageFPs)] where !indices.isEmpty {
+            // Usually encoded on the parsing thread already; possible duplicates that turned out new are encoded here.
+            let records = indices.map { plan.events[$0].encoded }
             let positions: [RecordPosition]
             do {
                 positions = try await log.append(records, to: topic)
@@ -316,20 +332,25 @@ public final class Ingestor: Sendable {
         return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.messageFPs)
     }
 
+    /// Per partition: first and last offset and count of `positions` (a short linear list, not a
+    /// dictionary: an append touches a handful of partitions and hashing topic names per record costs).
     static func ranges(_ positions: [RecordPosition]) -> [SeenIndex.AppendedRange] {
-        var byPartition: [TopicPartition: SeenIndex.AppendedRange] = [:]
+        var out: [SeenIndex.AppendedRange] = []
+        var last = -1
         for p in positions {
-            let tp = TopicPartition(p.topic, p.partition)
-            if var r = byPartition[tp] {
-                r.first = min(r.first, p.offset)
-                r.last = max(r.last, p.offset)
-                r.count += 1
-                byPartition[tp] = r
-            } else {
-                byPartition[tp] = SeenIndex.AppendedRange(topicPartition: tp, first: p.offset, last: p.offset, count: 1)
+            if last < 0 || out[last].topicPartition.partition != p.partition || out[last].topicPartition.topic != p.topic {
+                last = out.firstIndex { $0.topicPartition.partition == p.partition && $0.topicPartition.topic == p.topic } ?? -1
+                if last < 0 {
+                    out.append(SeenIndex.AppendedRange(topicPartition: TopicPartition(p.topic, p.partition), first: p.offset, last: p.offset, count: 1))
+                    last = out.count - 1
+                    continue
+                }
             }
+            out[last].first = min(out[last].first, p.offset)
+            out[last].last = max(out[last].last, p.offset)
+            out[last].count += 1
         }
-        return Array(byPartition.values)
+        return out
     }
 
     private func ensureTopic(_ topic: TopicName, _ config: TopicConfiguration, _ log: any MessageLog) async throws(IngestError) {

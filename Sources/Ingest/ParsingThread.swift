@@ -23,25 +23,38 @@ final class ParsingThread: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Nanoseconds the parsing thread waited for the consumer (it was ahead: the consumer is the bottleneck).
+    let stalls = Mutex<UInt64>(0)
     private let slots: DispatchSemaphore
     static let maxBatchBytes = 1 << 20
 
-    /// Starts parsing at once.
-    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2) {
+    /// Starts parsing at once. Fingerprints and encoding normally happen on the consumer's side
+    /// (the async pipeline, whose append tasks run in parallel). When this thread had to wait for the
+    /// consumer (it is ahead), it helps: it fingerprints the next batch and, with `isNew` (the dedupe
+    /// index's Bloom filter), encodes the events that are certainly new; possible duplicates are
+    /// encoded later, only if they turn out to be new. So the two cores share the work whichever
+    /// side is the bottleneck.
+    init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2,
+         isNew: (@Sendable ([Fingerprint]) -> [Bool])? = nil) {
         slots = DispatchSemaphore(value: depth)
         let box = ParserBox(parser)
         let thread = Thread { [self] in
-            self.produce(box, batchSize: batchSize)
+            self.produce(box, batchSize: batchSize, isNew: isNew)
         }
         thread.name = "chapar-ingest-parse"
         thread.stackSize = 1 << 20
         thread.start()
     }
 
-    private func produce(_ box: ParserBox, batchSize: Int) {
+    private func produce(_ box: ParserBox, batchSize: Int, isNew: (@Sendable ([Fingerprint]) -> [Bool])?) {
         let progress = box.parser as? any ProgressReporting
+        var helpOut = false
         while true {
+            let waitStart = DispatchTime.now().uptimeNanoseconds
             slots.wait()
+            let waited = DispatchTime.now().uptimeNanoseconds - waitStart
+            stalls.withLock { $0 += waited }
+            helpOut = waited > 200_000
             if state.withLock({ $0.cancelled }) { return }
             var batch = Batch()
             batch.events.reserveCapacity(batchSize)
@@ -68,6 +81,13 @@ final class ParsingThread: Sendable {
             } catch {
                 batch.failure = error
                 batch.isLast = true
+            }
+            if helpOut, let isNew, !batch.events.isEmpty {
+                for i in batch.events.indices { batch.events[i].computeFingerprint() }
+                let new = isNew(batch.events.map(\.fingerprint))
+                for i in batch.events.indices where new[i] {
+                    batch.events[i].record = EventCodec.record(batch.events[i].event)
+                }
             }
             batch.bytesRead = progress?.bytesRead ?? -1
             let last = batch.isLast
@@ -112,16 +132,32 @@ private final class ParserBox: @unchecked Sendable {
     init(_ parser: consuming any EntryParser) { self.parser = parser }
 }
 
-/// An event and its dedupe fingerprint, computed on the parser thread. Encoding into a record
-/// happens later, in the append task, and only for events that are not duplicates.
+/// An event, and its dedupe fingerprint and encoded record once computed (on the parsing thread
+/// when it has time to spare, else by the pipeline; records only for events that are not duplicates).
 struct PreparedEvent: Sendable {
     let event: Event
-    let fingerprint: Fingerprint
+    private var computedFingerprint: Fingerprint? = nil
+    /// The encoded record, when the parsing thread already made it.
+    var record: ProducerRecord? = nil
 
     init(_ event: Event) {
         self.event = event
-        fingerprint = Fingerprint(event.id)
     }
+
+    /// SHA-256 of the id (computed now unless ``computeFingerprint()`` already did).
+    var fingerprint: Fingerprint { computedFingerprint ?? Fingerprint(event.id) }
+
+    mutating func computeFingerprint() {
+        if computedFingerprint == nil { computedFingerprint = Fingerprint(event.id) }
+    }
+
+    var isMessage: Bool {
+        if case .message = event { return true }
+        return false
+    }
+
+    /// The record to append.
+    var encoded: ProducerRecord { record ?? EventCodec.record(event) }
 }
 
 extension Event {

@@ -11,12 +11,23 @@ public struct Fingerprint: Hashable, Sendable {
     public let low: UInt64
 
     public init(_ id: EventID) {
-        let digest = SHA256.hash(Array(id.rawValue.utf8))
+        let digest = SHA256.hash(id.rawValue.utf8)
         var h: UInt64 = 0, l: UInt64 = 0
         for k in 0..<8 { h = h << 8 | UInt64(digest[k]) }
         for k in 8..<16 { l = l << 8 | UInt64(digest[k]) }
         high = h
         low = l
+    }
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// From 16 big-endian bytes.
+    init(raw: UnsafeRawBufferPointer) {
+        high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }
 
     init(bytes: some Collection<UInt8>) {
@@ -40,30 +51,69 @@ public struct Fingerprint: Hashable, Sendable {
 }
 
 /// The durable set of event ids already in the log, for deduplication: SQLite at
-/// `<data-dir>/ingest/seen.sqlite`.
+/// `<data-dir>/ingest/seen.sqlite` plus an in-memory Bloom filter (saved as `seen.filter` on
+/// ``close()``).
 ///
-/// The index is *derived from the log*: `seen(fp)` holds the fingerprints of appended events and
+/// The index is *derived from the log*: it holds the fingerprints of appended events and
 /// `checkpoint(topic, partition, next_offset)` says up to where each partition has been indexed.
 /// Ids and checkpoints are written in one SQLite transaction after the log append is durable. On
 /// open, ``catchUp(from:topics:)`` reads every partition from its checkpoint to the end and indexes
 /// the `chapar.id` header of each record, so a crash between the append and the index commit (or
 /// records appended by another producer) never lets a re-ingest append anything twice.
 ///
+/// Write path (cheap, append-only): each recorded batch is **one row** of `run` (its fingerprints
+/// back to back in a BLOB) plus the checkpoint update; the same ids go into an in-memory set
+/// (`staged`) and the Bloom filter. When `staged` reaches ``mergeThreshold`` ids, the runs are
+/// merged into the `seen` table (WITHOUT ROWID, primary key = fingerprint) in key order in one
+/// transaction, so each leaf of `seen` is written once per merge instead of once per id.
+///
+/// Read path: the Bloom filter answers "definitely new" for almost every id of a first ingest
+/// without touching SQLite; "maybe seen" is checked exactly against `staged`, then `seen`.
+///
+/// The filter is saved with an *epoch* that must match the one in the `meta` table; opening
+/// bumps the stored epoch, so after a crash (no ``close()``) the saved filter no longer matches
+/// and is rebuilt by scanning `seen` and `run` (about a second per 10 M ids). A filter that is
+/// lost, torn or stale is never trusted: only a false negative could duplicate, and a filter is
+/// only used when it provably contains every stored id.
+///
 /// Because the log is the source of truth, SQLite runs with `synchronous=NORMAL` in WAL mode: a
-/// power loss may roll back the last index transactions, but ids and checkpoint roll back together
+/// power loss may roll back the last index transactions, but ids and checkpoints roll back together
 /// and the next catch-up re-indexes them.
 public final class SeenIndex: Sendable {
     private let db: DatabaseQueue
     public let path: String
+    /// Where the Bloom filter is saved by ``close()``.
+    public let filterPath: String
     /// Per partition: offset ranges whose ids are committed but that do not join the checkpoint yet.
     private let uncovered = Mutex<[TopicPartition: [ClosedRange<Int64>]]>([:])
-    /// Rows in `recent` (approximately: a rolled-back transaction may leave it a little high).
-    private let recentRows = Mutex(0)
+
+    private struct Memory {
+        var filter: FingerprintFilter
+        /// The ids in `run` rows, sorted (plus, after a failed commit, ids that are in the log anyway).
+        var staged: StagedFingerprints
+        /// The epoch stored in `meta` since this process opened the index.
+        var epoch: Int64
+        var closed = false
+    }
+    private let memory: Mutex<Memory>
+
+    /// How the filter was obtained when the index was opened (tests and diagnostics).
+    public enum FilterOrigin: String, Sendable {
+        /// The saved filter matched the index's epoch.
+        case loaded
+        /// Built by scanning the stored ids (first open, after a crash, or the file was damaged).
+        case rebuilt
+        /// The index was empty.
+        case empty
+    }
+    /// How the filter was obtained when the index was opened.
+    public let filterOrigin: FilterOrigin
 
     /// Opens (creating if needed) the index at `path`. Does not catch up; call ``catchUp(from:topics:)``.
-    public init(path: String, mergeThreshold: Int = 250_000) throws(IngestError) {
+    public init(path: String, mergeThreshold: Int = 100_000) throws(IngestError) {
         self.path = path
-        self.mergeThreshold = mergeThreshold
+        self.mergeThreshold = max(1, mergeThreshold)
+        filterPath = ((path as NSString).deletingPathExtension) + ".filter"
         do {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -87,31 +137,100 @@ public final class SeenIndex: Sendable {
                     ) WITHOUT ROWID;
                     """)
             }
+            migrator.registerMigration("v2 append-only runs and filter epoch") { db in
+                try db.execute(sql: """
+                    CREATE TABLE run (id INTEGER PRIMARY KEY, fps BLOB NOT NULL CHECK (length(fps) % 16 = 0));
+                    CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT OR IGNORE INTO seen (fp) SELECT fp FROM recent;
+                    DROP TABLE recent;
+                    INSERT INTO meta (key, value) VALUES ('seen_rows', (SELECT count(*) FROM seen)), ('filter_epoch', 0);
+                    """)
+            }
             try migrator.migrate(db)
-            let rows = try db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM recent") ?? 0 }
-            recentRows.withLock { $0 = rows }
+            // Load the unmerged runs, and the filter if it provably covers every stored id.
+            let (seenRows, epoch, staged) = try db.read { db -> (Int, Int64, StagedFingerprints) in
+                let rows = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'seen_rows'") ?? 0
+                let epoch = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'filter_epoch'") ?? 0
+                var staged = StagedFingerprints()
+                for blob in try Data.fetchAll(db, sql: "SELECT fps FROM run") {
+                    var fps: [Fingerprint] = []
+                    Self.decode(blob) { fps.append($0) }
+                    staged.insert(fps)
+                }
+                return (rows, epoch, staged)
+            }
+            var filter: FingerprintFilter
+            if let saved = FingerprintFilter.load(from: filterPath), saved.epoch == epoch, epoch > 0 {
+                filter = saved.filter
+                filterOrigin = .loaded
+            } else {
+                filter = FingerprintFilter(capacity: (seenRows + staged.count) * 5 / 4)
+                if seenRows > 0 {
+                    try db.read { db in
+                        try RawStatement(db, "SELECT fp FROM seen").withStatement { stmt in
+                            try stmt.forEachBlob { filter.insert(Fingerprint(raw: $0)) }
+                        }
+                    }
+                }
+                filterOrigin = seenRows + staged.count > 0 ? .rebuilt : .empty
+            }
+            for run in staged.runs { for f in run { filter.insert(f) } }
+            // From now on the saved file is stale (merges add ids to `seen` it does not have)
+            // until close() saves the filter under the new epoch.
+            try db.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('filter_epoch', ?)", arguments: [epoch + 1])
+            }
+            memory = Mutex(Memory(filter: filter, staged: staged, epoch: epoch + 1))
+        } catch let error as IngestError {
+            throw error
         } catch {
             throw IngestError(.storage, "cannot open the dedupe index \(path): \(error); if it is damaged, delete it (it is rebuilt from the log on the next ingest)")
         }
     }
 
-    /// Which of `fingerprints` are already in the index (point lookups through one prepared
-    /// statement, binding the 16 bytes straight from the stack: no per-id allocation).
+    /// Saves the Bloom filter next to the database so the next open need not rebuild it. Call it
+    /// once, when done with the index; without it (a crash) the next open rebuilds the filter.
+    public func close() throws(IngestError) {
+        try memory.withLock { (m: inout Memory) throws(IngestError) in
+            if m.closed { return }
+            m.closed = true
+            try m.filter.save(to: filterPath, epoch: m.epoch)
+        }
+    }
+
+    /// Which of `fingerprints` are already in the index. The Bloom filter settles almost every new
+    /// id; the rest are checked against the unmerged runs in memory, then by point lookups in `seen`
+    /// (one prepared statement, binding the 16 bytes straight from the stack).
     public func contains(_ fingerprints: [Fingerprint]) async throws(IngestError) -> Set<Fingerprint> {
         if fingerprints.isEmpty { return [] }
+        var found = Set<Fingerprint>()
+        var maybe: [Fingerprint] = []
+        memory.withLock { m in
+            for f in fingerprints where m.filter.mayContain(f) {
+                if m.staged.contains(f) { found.insert(f) } else { maybe.append(f) }
+            }
+        }
+        if maybe.isEmpty { return found }
         do {
-            return try await db.read { db in
-                try RawStatement(db, "SELECT 1 FROM recent WHERE fp = ?").withStatement { recent in
-                    try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { seen in
-                        var found = Set<Fingerprint>()
-                        for f in fingerprints where try recent.step(binding: f) || seen.step(binding: f) { found.insert(f) }
-                        return found
-                    }
+            let probe = maybe
+            let more = try await db.read { db in
+                try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { seen in
+                    var found: [Fingerprint] = []
+                    for f in probe where try seen.step(binding: f) { found.append(f) }
+                    return found
                 }
             }
+            found.formUnion(more)
+            return found
         } catch {
             throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
         }
+    }
+
+    /// For each fingerprint: true when the Bloom filter says it is certainly not in the index (a
+    /// hint only, e.g. to encode early; the dedupe decision is ``contains(_:)``).
+    public func definitelyNew(_ fingerprints: [Fingerprint]) -> [Bool] {
+        memory.withLock { m in fingerprints.map { !m.filter.mayContain($0) } }
     }
 
     /// Where one append landed in one partition, for the checkpoint.
@@ -135,14 +254,17 @@ public final class SeenIndex: Sendable {
     /// does not yet join the checkpoint is remembered in memory as committed-but-uncovered and
     /// absorbed when the gap before it is filled. After a crash that memory is gone, which only
     /// means the next ``catchUp(from:topics:)`` re-reads those records: never a missed id.
+    ///
+    /// Only call it for ids that are durably in the log: they enter the in-memory filter and set
+    /// before the commit (if the commit fails they are still truly "seen").
     public func record(_ fingerprints: [Fingerprint], ranges: [AppendedRange]) async throws(IngestError) {
         let contiguous = ranges.filter { $0.last.rawValue - $0.first.rawValue + 1 == Int64($0.count) }
         do {
             try await db.write { db in
-                try self.insert(fingerprints, db)
+                try self.stage(fingerprints, db)
                 for r in contiguous {
                     let tp = r.topicPartition
-                    let current = try Int64.fetchOne(db, sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?",
+                    let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next_offset FROM checkpoint WHERE topic = ? AND partition = ?"),
                                                      arguments: [tp.topic.rawValue, tp.partition.rawValue]) ?? 0
                     // Only this transaction's range is added before the commit; see the catch below.
                     let next = self.uncovered.withLock { u -> Int64 in
@@ -167,6 +289,7 @@ public final class SeenIndex: Sendable {
             }
             throw IngestError(.storage, "cannot write the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
         }
+        try await mergeIfNeeded()
     }
 
     /// Indexes every record of `topics` after each partition's checkpoint; returns how many records it read.
@@ -206,16 +329,20 @@ public final class SeenIndex: Sendable {
                     for r in result.records {
                         if let id = EventCodec.eventID(r), let eid = try? EventID(id) { fps.append(Fingerprint(eid)) }
                     }
+                    // Ids already indexed (a crash after the index commit but before the checkpoint
+                    // advanced) are not staged again.
+                    let known = try await contains(fps)
+                    let found = known.isEmpty ? fps : fps.filter { !known.contains($0) }
                     let next = result.nextOffset.rawValue
-                    let found = fps
                     do {
                         try await db.write { db in
-                            try self.insert(found, db)
+                            try self.stage(found, db)
                             try Self.setCheckpoint(tp, next, db)
                         }
                     } catch {
                         throw IngestError(.storage, "cannot write the dedupe index \(path): \(error)")
                     }
+                    try await mergeIfNeeded()
                     scanned += result.records.count
                     from = next
                 }
@@ -245,57 +372,182 @@ public final class SeenIndex: Sendable {
         }
     }
 
-    /// Removes fingerprints (tests: simulate an index commit that never happened).
+    /// Removes fingerprints from the stored index (tests: simulate an index commit that never
+    /// happened). The Bloom filter keeps them, so they become its false positives.
     package func forget(_ fingerprints: [Fingerprint]) async throws {
+        let gone = Set(fingerprints)
         try await db.write { db in
+            var removed = 0
             for f in fingerprints {
                 try db.execute(sql: "DELETE FROM seen WHERE fp = ?", arguments: [f.data])
-                try db.execute(sql: "DELETE FROM recent WHERE fp = ?", arguments: [f.data])
+                removed += db.changesCount
             }
+            try db.execute(sql: "UPDATE meta SET value = value - ? WHERE key = 'seen_rows'", arguments: [removed])
+            for row in try Row.fetchAll(db, sql: "SELECT id, fps FROM run") {
+                var kept = Data()
+                Self.decode(row["fps"]) { if !gone.contains($0) { kept.append($0.data) } }
+                try db.execute(sql: "UPDATE run SET fps = ? WHERE id = ?", arguments: [kept, row["id"] as Int64])
+            }
+            self.memory.withLock { $0.staged.remove(gone) }
         }
     }
 
-    /// Number of fingerprints stored.
+    /// Number of distinct fingerprints stored (exact; probes every unmerged id, for tests and diagnostics).
     public func count() async throws(IngestError) -> Int {
+        let staged = memory.withLock { $0.staged }.sorted
         do {
-            return try await db.read { db in try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM seen) + (SELECT count(*) FROM recent)") ?? 0 }
+            return try await db.read { db in
+                let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM seen") ?? 0
+                let alsoInSeen = try RawStatement(db, "SELECT 1 FROM seen WHERE fp = ?").withStatement { stmt in
+                    try staged.reduce(0) { try $0 + (stmt.step(binding: $1) ? 1 : 0) }
+                }
+                return rows + staged.count - alsoInSeen
+            }
         } catch {
             throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
         }
     }
 
+    /// Ids in unmerged runs (tests).
+    package var stagedCount: Int { memory.withLock { $0.staged.count } }
+    /// Whether the Bloom filter may contain `f` (tests: a forgotten id stays a false positive).
+    package func filterMayContain(_ f: Fingerprint) -> Bool { memory.withLock { $0.filter.mayContain(f) } }
+
     private static func setCheckpoint(_ tp: TopicPartition, _ next: Int64, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO checkpoint (topic, partition, next_offset) VALUES (?, ?, ?)",
-                       arguments: [tp.topic.rawValue, tp.partition.rawValue, next])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO checkpoint (topic, partition, next_offset) VALUES (?, ?, ?)")
+            .execute(arguments: [tp.topic.rawValue, tp.partition.rawValue, next])
     }
 
-    /// New ids go to the small `recent` table, whose pages stay in SQLite's cache, instead of
-    /// random leaves all over the large `seen` table (one dirty 4 KiB page per id); when `recent`
-    /// passes `mergeThreshold` rows it is merged into `seen` in key order, so each leaf of `seen`
-    /// is written once per merge. Lookups probe both. Both live in the same transactions.
-    private func insert(_ fingerprints: [Fingerprint], _ db: Database) throws {
+    /// Appends one `run` row with `fingerprints` and adds them to the filter and `staged`. Runs on
+    /// GRDB's serial writer queue inside the caller's transaction.
+    private func stage(_ fingerprints: [Fingerprint], _ db: Database) throws {
         if fingerprints.isEmpty { return }
-        var added = 0
-        try RawStatement(db, "INSERT OR IGNORE INTO recent (fp) VALUES (?)").withStatement { stmt in
-            for f in fingerprints.sorted(by: { ($0.high, $0.low) < ($1.high, $1.low) }) {
-                _ = try stmt.step(binding: f)
-                added += stmt.changes
+        var blob = Data(count: fingerprints.count * 16)
+        blob.withUnsafeMutableBytes { raw in
+            for (i, f) in fingerprints.enumerated() {
+                raw.storeBytes(of: f.high.bigEndian, toByteOffset: i * 16, as: UInt64.self)
+                raw.storeBytes(of: f.low.bigEndian, toByteOffset: i * 16 + 8, as: UInt64.self)
             }
         }
-        // Called on GRDB's serial writer queue, so the count and the merge cannot race.
-        let rows = recentRows.withLock { n -> Int in
-            n += added
-            return n
-        }
-        if rows >= mergeThreshold {
-            try db.execute(sql: "INSERT OR IGNORE INTO seen (fp) SELECT fp FROM recent; DELETE FROM recent;")
-            recentRows.withLock { $0 = 0 }
+        try db.execute(sql: "INSERT INTO run (fps) VALUES (?)", arguments: [blob])
+        memory.withLock { m in
+            for f in fingerprints { m.filter.insert(f) }
+            m.staged.insert(fingerprints)
         }
     }
 
-    /// Rows in `recent` before it is merged into `seen` (250,000 rows: about 16 MB of pages).
-    public let mergeThreshold: Int
+    /// Merges the staged ids into `seen` (already sorted, one transaction) and empties `run`, once
+    /// ``mergeThreshold`` ids are staged. The in-memory copy is dropped only when the merge commits
+    /// (GRDB runs that callback on the writer queue, before any other write).
+    private func mergeIfNeeded() async throws(IngestError) {
+        guard memory.withLock({ $0.staged.count }) >= mergeThreshold else { return }
+        do {
+            try await db.write { db in
+                let fps = self.memory.withLock { $0.staged }.sorted
+                if fps.isEmpty { return }
+                var added = 0
+                try RawStatement(db, "INSERT OR IGNORE INTO seen (fp) VALUES (?)").withStatement { stmt in
+                    for f in fps {
+                        _ = try stmt.step(binding: f)
+                        added += stmt.changes
+                    }
+                }
+                try db.execute(sql: "DELETE FROM run")
+                try db.execute(sql: "UPDATE meta SET value = value + ? WHERE key = 'seen_rows'", arguments: [added])
+                db.afterNextTransaction(onCommit: { _ in self.memory.withLock { $0.staged = StagedFingerprints() } })
+            }
+        } catch {
+            throw IngestError(.storage, "cannot merge the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
+        }
+    }
 
+    /// Calls `body` with each 16-byte fingerprint of a `run` blob.
+    private static func decode(_ blob: Data, _ body: (Fingerprint) -> Void) {
+        blob.withUnsafeBytes { raw in
+            var i = 0
+            while i + 16 <= raw.count {
+                body(Fingerprint(high: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                                 low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))))
+                i += 16
+            }
+        }
+    }
+
+    /// Ids staged before `run` is merged into `seen` (100,000: 1.6 MB of memory; larger values cost
+    /// memory and did not measurably save CPU at 1 M ids).
+    public let mergeThreshold: Int
+}
+
+/// The staged (unmerged) fingerprints as a few sorted runs of geometrically decreasing size (a
+/// new batch is merged with the runs no more than twice its size), so staging n ids moves each
+/// about log(n / batch) times instead of once per later batch; exact membership is a binary
+/// search per run (at most a dozen), 16 bytes per id.
+struct StagedFingerprints {
+    private(set) var runs: [[Fingerprint]] = []
+    private(set) var count = 0
+
+    /// Every staged id in key order (merges the runs).
+    var sorted: [Fingerprint] {
+        var all: [Fingerprint] = []
+        for r in runs { all = Self.merge(all, r) }
+        return all
+    }
+
+    func contains(_ f: Fingerprint) -> Bool {
+        for run in runs {
+            var lo = 0, hi = run.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if run[mid] < f { lo = mid + 1 } else { hi = mid }
+            }
+            if lo < run.count && run[lo] == f { return true }
+        }
+        return false
+    }
+
+    mutating func insert(_ batch: [Fingerprint]) {
+        if batch.isEmpty { return }
+        var run = batch
+        run.sort()
+        count += run.count
+        while let last = runs.last, last.count <= 2 * run.count {
+            run = Self.merge(last, run)
+            runs.removeLast()
+        }
+        runs.append(run)
+    }
+
+    mutating func remove(_ gone: Set<Fingerprint>) {
+        for i in runs.indices { runs[i].removeAll { gone.contains($0) } }
+        runs.removeAll { $0.isEmpty }
+        count = runs.reduce(0) { $0 + $1.count }
+    }
+
+    private static func merge(_ a: [Fingerprint], _ b: [Fingerprint]) -> [Fingerprint] {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        return [Fingerprint](unsafeUninitializedCapacity: a.count + b.count) { out, n in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    var i = 0, j = 0, k = 0
+                    while i < a.count && j < b.count {
+                        if b[j] < a[i] { out[k] = b[j]; j += 1 } else { out[k] = a[i]; i += 1 }
+                        k += 1
+                    }
+                    while i < a.count { out[k] = a[i]; i += 1; k += 1 }
+                    while j < b.count { out[k] = b[j]; j += 1; k += 1 }
+                }
+            }
+            n = a.count + b.count
+        }
+    }
+}
+
+extension Fingerprint: Comparable {
+    public static func < (a: Fingerprint, b: Fingerprint) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
+
+    /// The fingerprint is already uniformly distributed: hashing one word is enough.
+    public func hash(into hasher: inout Hasher) { hasher.combine(low) }
 }
 
 /// One prepared statement on GRDB's connection, driven through the SQLite C API for the two hot
@@ -339,6 +591,21 @@ struct RawStatement {
                 switch sqlite3_step(stmt) {
                 case SQLITE_ROW: return true
                 case SQLITE_DONE: return false
+                default: throw IngestError(.storage, "SQLite: \(String(cString: sqlite3_errmsg(connection)))")
+                }
+            }
+        }
+
+        /// Steps through every row, calling `body` with column 0 when it is a 16-byte blob.
+        func forEachBlob(_ body: (UnsafeRawBufferPointer) -> Void) throws {
+            defer { sqlite3_reset(stmt) }
+            while true {
+                switch sqlite3_step(stmt) {
+                case SQLITE_ROW:
+                    if sqlite3_column_bytes(stmt, 0) == 16, let p = sqlite3_column_blob(stmt, 0) {
+                        body(UnsafeRawBufferPointer(start: p, count: 16))
+                    }
+                case SQLITE_DONE: return
                 default: throw IngestError(.storage, "SQLite: \(String(cString: sqlite3_errmsg(connection)))")
                 }
             }

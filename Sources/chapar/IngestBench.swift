@@ -47,6 +47,7 @@ struct IngestBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        limitMallocArenas()
         try await CLIError.run {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -87,6 +88,7 @@ struct IngestBench: AsyncParsableCommand {
             }
             let first = try await pass()
             let second = try await pass()
+            try index.close()
             await log.close()
             let figures = Figures(entries: first.appended + first.duplicates + first.rejected, fileBytes: size, generateSeconds: generateSeconds,
                                   firstPass: first, reingest: second, peakRSSMiB: Double(peakRSSKiB()) / 1024)

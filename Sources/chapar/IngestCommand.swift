@@ -66,6 +66,7 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        limitMallocArenas()
         try await CLIError.run {
             let plan = try IngestPlan(self)
             let code = try await plan.run()
@@ -134,7 +135,10 @@ struct IngestPlan {
             let ingestor = Ingestor(log: log, index: index, configuration: configuration)
             let caughtUp = try await ingestor.prepare()
             if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
-            return try await ingestAll(ingestor, sink: sink, progress: progress)
+            let code = try await ingestAll(ingestor, sink: sink, progress: progress)
+            // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
+            try index.close()
+            return code
         }
     }
 
@@ -331,3 +335,17 @@ final class ProgressDisplay: Sendable {
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
 }
+
+/// Caps glibc's per-thread malloc arenas at 2. The ingest pipeline allocates on four or five
+/// threads (parser, pool, log writer, SQLite); with the default (8 per core) each keeps its own
+/// free lists and peak RSS of a large ingest grows by about 12 MB for no speed gain (measured).
+func limitMallocArenas() {
+    #if os(Linux)
+    _ = glibcMallopt(-8, 2)  // M_ARENA_MAX from <malloc.h>, which the Glibc module does not export
+    #endif
+}
+
+#if os(Linux)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -11,7 +11,7 @@ import Testing
     static let acct = Fixture.account
 
     /// One "process lifetime": open the log and the index, catch up, run `body`, close.
-    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, mergeThreshold: Int = 250_000, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
+    static func withIngestor<T>(_ dir: String, batchSize: Int = 3, mergeThreshold: Int = 250_000, closeIndex: Bool = true, _ body: (Ingestor, EventLog, SeenIndex) async throws -> T) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
@@ -24,6 +24,7 @@ import Testing
         try await ingestor.prepare()
         do {
             let result = try await body(ingestor, log, index)
+            if closeIndex { try index.close() }
             await log.close()
             return result
         } catch {
@@ -146,6 +147,43 @@ import Testing
             #expect(s.counts.appended == 0)
             #expect(s.counts.duplicates == 40)
             #expect(try await Self.records(log, Topics.transactions).count + Self.records(log, Topics.messages).count == 40)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func reingestAfterCleanStopOrCrashAppendsNothing(cleanStop: Bool) async throws {
+        let dir = Fixture.directory("filter-restart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Self.file(dir, rows: 60, messages: true)
+        // Small merge threshold: part of the ids are merged into `seen`, the rest stay in `run`.
+        let first = try await Self.withIngestor(dir, batchSize: 7, mergeThreshold: 25, closeIndex: cleanStop) { i, _, _ in
+            try await i.ingest(Self.source(path), mode: .append)
+        }
+        #expect(first.counts.appended == 60)
+        try await Self.withIngestor(dir, batchSize: 7, mergeThreshold: 25) { i, log, index in
+            #expect(index.filterOrigin == (cleanStop ? .loaded : .rebuilt))
+            let again = try await i.ingest(Self.source(path), mode: .append)
+            #expect(again.counts.appended == 0)
+            #expect(again.counts.duplicates == 60)
+            #expect(try await Self.records(log, Topics.transactions).count + Self.records(log, Topics.messages).count == 60)
+        }
+    }
+
+    @Test func maybeSeenEntriesThatAreNewAreAppended() async throws {
+        let dir = Fixture.directory("false-positive")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Self.file(dir, rows: 30, messages: true)
+        try await Self.withIngestor(dir, batchSize: 4, mergeThreshold: 10) { i, log, index in
+            #expect(try await i.ingest(Self.source(path), mode: .append).counts.appended == 30)
+            // Drop 5 ids from the stored index only: the Bloom filter still says "maybe seen" for
+            // them (exactly what a false positive looks like), so the exact check must decide.
+            let all = try await Self.records(log, Topics.transactions) + Self.records(log, Topics.messages)
+            let dropped = try all.prefix(5).compactMap(EventCodec.eventID).map { Fingerprint(try EventID($0)) }
+            try await index.forget(dropped)
+            #expect(dropped.allSatisfy(index.filterMayContain))
+            let again = try await i.ingest(Self.source(path), mode: .append)
+            #expect(again.counts.appended == 5)
+            #expect(again.counts.duplicates == 25)
         }
     }
 
