@@ -21,6 +21,7 @@ struct NotifierBench: AsyncParsableCommand {
     @Option(help: "Transaction events to process.") var events: Int = 1_000_000
     @Option(help: "Notifier members.") var members: Int = 2
     @Option(help: "Records per batch.") var batchSize: Int = 2_000
+    @Option(help: "Log I/O threads (parallel fsyncs of the lane partitions).") var ioThreads: Int = 2
     @Option(name: .long, help: ArgumentHelp("Template directory (env CHAPAR_TEMPLATES).", valueName: "DIR"))
     var templates: String = ProcessInfo.processInfo.environment["CHAPAR_TEMPLATES"] ?? "./config/templates"
     @Option(help: "Directory for the benchmark files (removed afterwards).") var dir: String = "./chapar-bench-notifier.tmp"
@@ -67,7 +68,7 @@ struct NotifierBench: AsyncParsableCommand {
             progress("customers: \(customers) in \(String(format: "%.1f", importSeconds)) s")
 
             // 2. Events, durable, keyed by account; ids carry a per-account sequence for the order check.
-            let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", logger: quietLogger()))
+            let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", ioThreads: ioThreads, logger: quietLogger()))
             let service = NotifierService(log: log, directory: store.directory(), renderer: renderer,
                                           configuration: NotifierConfiguration(members: members, batchSize: batchSize,
                                                                                pollTimeout: .milliseconds(100)),
