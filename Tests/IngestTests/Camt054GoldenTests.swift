@@ -6,7 +6,7 @@ import Testing
 /// camt.054 samples written by others (github.com/genkgo/camt `test/data/`, MIT, see
 /// `/work/shared/samples/SOURCES.md`), read in place and compared with that library's own parse
 /// (`.json` beside each sample). Differences are explained in docs/formats-camt054-mt940.md.
-@Suite("camt.054 golden samples")
+@Suite("camt.054 golden samples", .enabled(if: FormatTestSupport.samplesAvailable, FormatTestSupport.samplesMissing))
 struct Camt054GoldenTests {
     struct PeerTx {
         var minorUnits: Int64

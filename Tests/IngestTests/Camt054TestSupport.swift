@@ -1,14 +1,25 @@
 import ChaparModels
 import Foundation
 @testable import Ingest
+import Testing
 
 /// Helpers shared by the camt.054 and MT940 tests: locating fixtures and samples, running a
 /// parser to the end, writing scratch files.
 enum FormatTestSupport {
     /// The repository root: this file is `<repo>/Tests/IngestTests/…`.
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    /// The public samples, read in place (`/work/shared/samples`, beside the repository).
-    static let samples: URL = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/samples")
+    /// The public samples, read in place: `$CHAPAR_SAMPLES`, else `shared/samples` beside the
+    /// repository, else `/work/shared/samples` (where this machine kind keeps them).
+    static let samples: URL = {
+        var candidates: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["CHAPAR_SAMPLES"] { candidates.append(URL(fileURLWithPath: env)) }
+        candidates.append(repoRoot.deletingLastPathComponent().appendingPathComponent("shared/samples"))
+        candidates.append(URL(fileURLWithPath: "/work/shared/samples"))
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("SOURCES.md").path) } ?? candidates[0]
+    }()
+    /// Whether the public samples are there; the golden tests are skipped (and say why) when not.
+    static let samplesAvailable = FileManager.default.fileExists(atPath: samples.appendingPathComponent("SOURCES.md").path)
+    static let samplesMissing: Comment = "the public bank-format samples are not at \(samples.path); set CHAPAR_SAMPLES to their folder"
     static let fixtures: URL = repoRoot.appendingPathComponent("Tests/IngestTests/Fixtures")
 
     struct Outcome {

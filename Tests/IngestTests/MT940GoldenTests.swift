@@ -6,7 +6,7 @@ import Testing
 /// MT940/MT942 statements of real banks as published with github.com/wolph/mt940
 /// (`mt940_tests/`, BSD-3-Clause, see `/work/shared/samples/SOURCES.md`), read in place and compared
 /// with that library's own parse (`.yml` beside each sample).
-@Suite("MT940 golden samples")
+@Suite("MT940 golden samples", .enabled(if: FormatTestSupport.samplesAvailable, FormatTestSupport.samplesMissing))
 struct MT940GoldenTests {
     struct PeerTx {
         var amount = ""
