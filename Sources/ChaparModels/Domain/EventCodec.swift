@@ -6,6 +6,8 @@
 public enum EventCodec {
     public static let idHeader = "chapar.id"
     public static let typeHeader = "chapar.type"
+    private static let transactionTypeBytes = Array("transaction".utf8)
+    private static let messageTypeBytes = Array("message".utf8)
 
     /// The record to append for `event`.
     public static func record(_ event: Event) -> ProducerRecord {
@@ -49,8 +51,10 @@ public enum EventCodec {
         case .message(let m): (key, type, timestamp) = (m.customer.rawValue, "message", m.createdAt)
         }
         _ = timestamp  // the log stamps append time; booking time lives in the value
+        // The type header's value is one of two shared constants: no allocation per record.
         return ProducerRecord(key: Array(key.utf8), value: w.bytes,
-                              headers: [RecordHeader(idHeader, event.id.rawValue), RecordHeader(typeHeader, type)])
+                              headers: [RecordHeader(idHeader, event.id.rawValue),
+                                        RecordHeader(typeHeader, type == "transaction" ? transactionTypeBytes : messageTypeBytes)])
     }
 
     /// The event in a record, or an ``InvalidValue`` saying what is wrong with it.
@@ -116,10 +120,10 @@ public enum EventCodec {
         record.headers.first(where: { $0.key == idHeader }).map { String(decoding: $0.value, as: UTF8.self) }
     }
 
-    private static func writeMap(_ w: inout JSONWriter, _ key: String, _ map: [String: String]) {
+    private static func writeMap(_ w: inout JSONWriter, _ key: StaticString, _ map: [String: String]) {
         guard !map.isEmpty else { return }
         w.beginObject(key)
-        for k in map.keys.sorted() { w.field(k, map[k]!) }  // k comes from map.keys
+        for k in map.keys.sorted() { w.field(named: k, map[k]!) }  // k comes from map.keys
         w.endObject()
     }
 

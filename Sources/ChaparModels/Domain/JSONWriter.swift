@@ -14,41 +14,41 @@ public struct JSONWriter: Sendable {
 
     public mutating func endObject() { close(0x7D) }
 
-    public mutating func beginArray(_ key: String) {
+    public mutating func beginArray(_ key: StaticString) {
         self.key(key)
         open(0x5B)
     }
 
     public mutating func endArray() { close(0x5D) }
 
-    public mutating func beginObject(_ key: String) {
+    public mutating func beginObject(_ key: StaticString) {
         self.key(key)
         open(0x7B)
     }
 
-    public mutating func field(_ key: String, _ value: String) {
+    public mutating func field(_ key: StaticString, _ value: String) {
         self.key(key)
         appendString(value)
     }
 
-    public mutating func field(_ key: String, _ value: String?) {
+    public mutating func field(_ key: StaticString, _ value: String?) {
         guard let value else { return }
         field(key, value)
     }
 
-    public mutating func field(_ key: String, _ value: Int64) {
+    public mutating func field(_ key: StaticString, _ value: Int64) {
         self.key(key)
         appendInteger(value)
     }
 
-    public mutating func field(_ key: String, _ value: Int64?) {
+    public mutating func field(_ key: StaticString, _ value: Int64?) {
         guard let value else { return }
         field(key, value)
     }
 
-    public mutating func field(_ key: String, _ value: Int) { field(key, Int64(value)) }
+    public mutating func field(_ key: StaticString, _ value: Int) { field(key, Int64(value)) }
 
-    public mutating func field(_ key: String, _ value: Bool) {
+    public mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
@@ -69,9 +69,20 @@ public struct JSONWriter: Sendable {
         commaBits >>= 1
     }
 
-    private mutating func key(_ key: String) {
+    /// A string field whose key is only known at run time (map entries); escaped like a value.
+    public mutating func field(named key: String, _ value: String) {
         separate()
         appendString(key)
+        bytes.append(0x3A)
+        appendString(value)
+    }
+
+    /// Keys are literals in our code: copied as they are (they never need escaping).
+    private mutating func key(_ key: StaticString) {
+        separate()
+        bytes.append(0x22)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(0x22)
         bytes.append(0x3A)
     }
 
