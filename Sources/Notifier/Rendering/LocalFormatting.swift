@@ -222,9 +222,10 @@ struct ByteWriter {
         }
     }
 
-    /// A non-negative integer, zero-padded to `width` digits.
-    mutating func number(_ value: Int, _ persian: Bool, width: Int = 1) {
-        var v = value.magnitude
+    /// The decimal digits of `value`, least significant first, zero-padded to `width` (at most 20),
+    /// handed to `body` with their count; no heap allocation.
+    private static func withDigits(_ value: UInt64, width: Int = 1, _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        var v = value
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -240,27 +241,20 @@ struct ByteWriter {
                 n += 1
             }
         }
+        withUnsafeBytes(of: &digits) { body($0, n) }
+    }
+
+    /// A non-negative integer, zero-padded to `width` digits.
+    mutating func number(_ value: Int, _ persian: Bool, width: Int = 1) {
         if value < 0 { byte(0x2D) }
-        withUnsafeBytes(of: &digits) { d in
+        Self.withDigits(UInt64(value.magnitude), width: width) { d, n in
             for i in stride(from: n - 1, through: 0, by: -1) { digit(Int(d[i]), persian) }
         }
     }
 
     /// Grouped in threes with `,` (en) or `٬` U+066C (fa).
     mutating func grouped(_ value: UInt64, _ persian: Bool) {
-        var v = value
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(v % 10)
-                v /= 10
-                n += 1
-            } while v > 0
-        }
-        withUnsafeBytes(of: &digits) { d in
+        Self.withDigits(value) { d, n in
             for i in stride(from: n - 1, through: 0, by: -1) {
                 digit(Int(d[i]), persian)
                 if i > 0 && i % 3 == 0 {
