@@ -47,6 +47,8 @@ account=$($chapar customers show C0000001 --json | sed -n 's/.*"accounts" *: *\[
 if [ -z "$account" ]; then account=$($chapar customers show C0000001 --json | tr -d ' \n' | sed -n 's/.*"accounts":\["\([A-Z0-9]*\)".*/\1/p'); fi
 $chapar notify preview --customer C0000001 --event "{\"type\":\"transaction\",\"id\":\"PREVIEW-1\",\"account\":\"$account\",\"direction\":\"debit\",\"amount\":1250000000,\"currency\":\"IRR\",\"balance\":98765432100,\"bookedAt\":$(($(date +%s) * 1000)),\"description\":\"خرید از فروشگاه کوروش\"}"
 echo
-echo "Data is in $data. The notifier now keeps running (Ctrl-C to stop); it owns the data directory,"
-echo "so stop it before running 'chapar ingest' again. See README.md for every command."
+echo "Data is in $data. The notifier now keeps running (Ctrl-C to stop). It owns the data directory"
+echo "and accepts ingest: in another terminal, CHAPAR_DATA_DIR=$data $chapar demo generate-transactions"
+echo "--count 1000 --accounts 1000 --output /tmp/more.csv && CHAPAR_DATA_DIR=$data $chapar ingest /tmp/more.csv"
+echo "sends new events to it. See README.md for every command."
 exec $chapar notify run

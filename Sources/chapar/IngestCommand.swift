@@ -130,34 +130,72 @@ struct IngestPlan {
         if mode == .dryRun {
             return try await ingestAll(Ingestor(validatingWith: configuration), sink: sink, progress: progress)
         }
-        return try await data.withLog { log in
-            let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
-            let ingestor = Ingestor(log: log, index: index, configuration: configuration)
-            let caughtUp = try await ingestor.prepare()
-            if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
-            let code = try await ingestAll(ingestor, sink: sink, progress: progress)
-            // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
-            try index.close()
-            return code
+        do {
+            return try await data.withLog { log in
+                let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
+                let ingestor = Ingestor(log: log, index: index, configuration: configuration)
+                let caughtUp = try await ingestor.prepare()
+                if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
+                let code = try await ingestAll(ingestor, sink: sink, progress: progress)
+                // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
+                try index.close()
+                return code
+            }
+        } catch let locked as LogError where locked.code == .locked {
+            return try await ingestThroughOwner(locked, sink: sink, progress: progress)
+        }
+    }
+
+    /// The data directory is in use: hand each file to the owner's ingest endpoint (a running
+    /// `chapar notify run` or `chapar serve`), which appends with the same dedupe index.
+    private func ingestThroughOwner(_ locked: LogError, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
+        let dataDir = data.dataDir
+        let configuration = configuration, format = format, options = options, mode = mode, quiet = quiet
+        let announced = Mutex(false)
+        let cwd = FileManager.default.currentDirectoryPath
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+            let absolute = file.hasPrefix("/") ? file : (cwd as NSString).appendingPathComponent(file)
+            let request = RemoteIngestRequest(path: (absolute as NSString).standardizingPath, displayName: file, format: format,
+                                              options: options, mode: mode, configuration: configuration)
+            let summary = try await IngestClient.ingest(request, dataDirectory: dataDir, onAccepted: { pid in
+                let first = announced.withLock { a -> Bool in
+                    defer { a = true }
+                    return !a
+                }
+                if first && !quiet { progress.note("data directory \(dataDir) is in use by process \(pid); ingesting through it") }
+            }, onReject: onReject, onProgress: onProgress)
+            guard let summary else {
+                throw LogError(.locked, "\(locked.message); that process does not accept ingest (only `chapar notify run` and `chapar serve` do), so wait until it ends")
+            }
+            return summary
         }
     }
 
     private func ingestAll(_ ingestor: Ingestor, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
+        let format = self.format, options = self.options, mode = self.mode
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+            let source = Ingestor.Source(displayName: file, size: size) { () throws(IngestError) -> any EntryParser in
+                try format.makeParser(path: file, displayName: file, options: options)
+            }
+            return try await ingestor.ingest(source, mode: mode, onReject: { onReject($0.description) }, onProgress: onProgress)
+        }
+    }
+
+    /// Runs `ingest` for every file in turn, reporting as it goes; returns the exit code (0 or 65).
+    private func ingestAll(sink: RejectSink, progress: ProgressDisplay,
+                           _ ingest: (String, @escaping @Sendable (String) -> Void, @escaping @Sendable (Ingestor.Progress) -> Void) async throws -> Ingestor.Summary) async throws -> Int32 {
         var total = Ingestor.Progress()
         var seconds = 0.0
         var failed = false
         var storage: IngestError? = nil
         for file in files {
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
-            let format = self.format, options = self.options
-            let source = Ingestor.Source(displayName: file, size: size) { () throws(IngestError) -> any EntryParser in
-                try format.makeParser(path: file, displayName: file, options: options)
-            }
             progress.start(file: file, size: size)
             let summary: Ingestor.Summary
             do {
-                summary = try await ingestor.ingest(source, mode: mode, onReject: { sink.write($0) }, onProgress: { progress.update($0) })
-            } catch {
+                summary = try await ingest(file, { sink.write($0) }, { progress.update($0) })
+            } catch let error as IngestError {
                 progress.finish()
                 if error.code == .storage { storage = error; break }
                 if error.code == .usage { throw error }
@@ -171,7 +209,7 @@ struct IngestPlan {
                 FileHandle.standardError.write(Data("chapar: error: \(failure.message)\n".utf8))
                 failed = true
             }
-            if summary.refused {
+            if summary.refused && summary.failure == nil {
                 FileHandle.standardError.write(Data("chapar: \(file): refused (--strict): \(summary.counts.rejected) entr\(summary.counts.rejected == 1 ? "y was" : "ies were") rejected, nothing appended\n".utf8))
             }
             if summary.counts.rejected > 0 { failed = true }
@@ -224,8 +262,9 @@ final class RejectSink: Sendable {
         state = Mutex(State(handle: handle))
     }
 
-    func write(_ error: EntryError) {
-        let line = "\(error.description)\n"
+    /// Writes one `FILE:LINE: what is wrong` line.
+    func write(_ text: String) {
+        let line = "\(text)\n"
         state.withLock { s in
             if s.shown < Self.shownOnStderr {
                 FileHandle.standardError.write(Data(line.utf8))

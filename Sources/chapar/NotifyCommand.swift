@@ -56,7 +56,7 @@ struct NotifyCommand: AsyncParsableCommand {
                 let store = try CustomerStore.open(path: path, logger: cliLogger(options.verbose))
                 let directory = store.directory()
                 defer { directory.close() }
-                try await options.withLog { log in
+                try await options.withLog { log in try await withIngestEndpoint(options, log: log) {
                     let service = NotifierService(
                         log: log, directory: directory, renderer: renderer,
                         configuration: NotifierConfiguration(members: members, batchSize: batchSize),
@@ -78,7 +78,7 @@ struct NotifyCommand: AsyncParsableCommand {
                         FileHandle.standardError.write(Data("notifier: \(s.failedBatches) batch(es) failed and were retried; see the errors above\n".utf8))
                     }
                     FileHandle.standardError.write(Data("notifier: \(s.events) events, jobs: \(jobs); skipped: \(skipped.isEmpty ? "none" : skipped); invalid records \(s.invalidRecords)\n".utf8))
-                }
+                } }
             }
         }
     }

@@ -111,6 +111,7 @@ import Glibc
         #expect(r.status == 75, "\(r.stderr)")
         #expect(r.stderr.contains("in use by"), "\(r.stderr)")
         #expect(r.stderr.contains(pid), "the message names the holder: \(r.stderr)")
+        #expect(r.stderr.contains("does not accept ingest"), "the message says why it cannot go through the holder: \(r.stderr)")
     }
 
     /// `chapar demo generate-transactions` is registered by the coordinator under `chapar demo`.

@@ -1,0 +1,334 @@
+public import ChaparModels
+import Foundation
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lets `chapar ingest` work while another process owns the data directory.
+///
+/// One process owns a data directory (the log's `LOCK`). A long-running owner (`chapar notify run`,
+/// later `chapar serve`) hosts this endpoint on `DATA_DIR/ingest.sock`: a second `chapar ingest`
+/// that finds the directory locked sends each file's path and options there, and the owner runs the
+/// same ``Ingestor`` (same dedupe index, same log) and streams rejects, progress and the summary
+/// back. Requests run one at a time, so two uploads of one file still append it once.
+///
+/// The socket is created mode 0600 (only the owner's user can connect) and the owner opens the file
+/// with its own permissions. When the client disconnects (Ctrl-C), the file's parser stops at its
+/// next entry: what was appended so far is durable and indexed, so a re-ingest skips it.
+public final class IngestEndpoint: Sendable {
+    private struct State {
+        var listener: Int32
+        var index: SeenIndex? = nil
+        var connections = 0
+        var closed = false
+    }
+
+    private let dataDirectory: String
+    private let socketPath: String
+    private let log: any MessageLog
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let gate = AsyncGate()
+    private let drained = DispatchSemaphore(value: 0)
+
+    /// Binds `DATA_DIR/ingest.sock` (replacing a stale one: the caller owns the directory's lock)
+    /// and starts accepting. The dedupe index is opened on the first request.
+    public init(dataDirectory: String, log: any MessageLog, logger: Logger) throws(IngestError) {
+        self.dataDirectory = dataDirectory
+        socketPath = IngestSocket.path(dataDirectory: dataDirectory)
+        self.log = log
+        self.logger = logger
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IngestError(.storage, "cannot create the ingest socket: \(String(cString: strerror(errno)))") }
+        unlink(socketPath)
+        let old = umask(0o177)
+        let bound = IngestSocket.withAddress(socketPath) { bind(fd, $0, $1) } ?? -1
+        let bindErrno = errno
+        umask(old)
+        guard bound == 0, listen(fd, 16) == 0 else {
+            Glibc.close(fd)
+            throw IngestError(.storage, "cannot listen on \(socketPath): \(String(cString: strerror(bindErrno))); check the data directory is writable")
+        }
+        state = Mutex(State(listener: fd))
+        let thread = Thread { [self] in self.acceptLoop(fd) }
+        thread.name = "chapar-ingest-accept"
+        thread.stackSize = 256 << 10
+        thread.start()
+        logger.info("accepting ingest from other processes", metadata: ["chapar.socket": "\(socketPath)"])
+    }
+
+    /// Stops accepting, lets running requests finish, removes the socket and closes the dedupe index.
+    public func close() async {
+        let listener = state.withLock { s -> Int32 in
+            if s.closed { return -1 }
+            s.closed = true
+            let fd = s.listener
+            s.listener = -1
+            return fd
+        }
+        guard listener >= 0 else { return }
+        unlink(socketPath)
+        // Wakes the blocked accept() (EINVAL on Linux).
+        shutdown(listener, Int32(SHUT_RDWR))
+        // Wait for in-flight requests: each finishes its ingest (or stops at its next entry when its client left).
+        while state.withLock({ $0.connections > 0 }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        Glibc.close(listener)
+        let index = state.withLock { s -> SeenIndex? in
+            defer { s.index = nil }
+            return s.index
+        }
+        do { try index?.close() } catch { logger.warning("cannot save the dedupe filter: \(error.message)") }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if state.withLock({ $0.closed }) { return }
+                logger.error("ingest socket accept failed: \(String(cString: strerror(errno)))")
+                usleep(100_000)
+                continue
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let admitted = state.withLock { s -> Bool in
+                if s.closed { return false }
+                s.connections += 1
+                return true
+            }
+            guard admitted else {
+                Glibc.close(fd)
+                return
+            }
+            let thread = Thread { [self] in
+                self.serve(fd)
+                Glibc.close(fd)
+                self.state.withLock { $0.connections -= 1 }
+            }
+            thread.name = "chapar-ingest-conn"
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+    }
+
+    /// One connection, on its own thread: read the request, run it as a task, and write its frames
+    /// as they come (so a slow client never blocks the ingest on the cooperative pool).
+    private func serve(_ fd: Int32) {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var reader = SocketLineReader(fd: fd, limit: 1 << 16)
+        let request: RemoteIngestRequest
+        do {
+            let line = try reader.next()
+            request = try JSONDecoder().decode(RemoteIngestRequest.self, from: Data(line))
+        } catch {
+            _ = IngestSocket.send(fd, RemoteIngestFrame.error(IngestError(.usage, "not an ingest request (\(error)); use `chapar ingest` of the same version")).line())
+            return
+        }
+        let outbox = Outbox()
+        let cancelled = CancelFlag()
+        Task {
+            let frames = await self.run(request, outbox: outbox, cancelled: cancelled)
+            outbox.finish(frames)
+        }
+        var clientGone = false
+        while true {
+            let (lines, done) = outbox.take(waitingUpTo: .milliseconds(200))
+            if !clientGone {
+                for line in lines where !IngestSocket.send(fd, line) {
+                    clientGone = true
+                    break
+                }
+                if !clientGone && Self.peerClosed(fd) { clientGone = true }
+                if clientGone {
+                    cancelled.cancel()
+                    logger.warning("ingest client disconnected; stopping its file at the next entry", metadata: ["chapar.file": "\(request.displayName)"])
+                }
+            }
+            if done { return }
+        }
+    }
+
+    /// `POLLRDHUP` from <poll.h> (Linux), which Glibc does not export.
+    private static let pollRDHUP: Int16 = 0x2000
+
+    /// True once the client closed its end (the client sends nothing after its request).
+    private static func peerClosed(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN) | Self.pollRDHUP, revents: 0)
+        guard poll(&p, 1, 0) > 0 else { return false }
+        if p.revents & (Self.pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0 { return true }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
+    }
+
+    /// Runs one request under the endpoint's gate; returns the final frames (summary or error).
+    private func run(_ request: RemoteIngestRequest, outbox: Outbox, cancelled: CancelFlag) async -> [[UInt8]] {
+        var accepted = RemoteIngestFrame(kind: .accepted)
+        accepted.pid = getpid()
+        outbox.push(accepted.line())
+        do {
+            let summary = try await gate.run { () async throws -> Ingestor.Summary in
+                let (ingestor, source, mode) = try self.prepare(request, cancelled: cancelled)
+                try await ingestor.prepare()
+                self.logger.info("ingesting for another process", metadata: ["chapar.file": "\(request.displayName)"])
+                return try await ingestor.ingest(source, mode: mode,
+                                                 onReject: { outbox.push(RemoteIngestFrame(kind: .reject, text: $0.description).line()) },
+                                                 onProgress: { outbox.progress($0) })
+            }
+            var frame = RemoteIngestFrame(progress: summary.counts, kind: .summary)
+            frame.seconds = summary.seconds
+            frame.refused = summary.refused
+            if let failure = summary.failure {
+                frame.code = failure.code.rawValue
+                frame.text = failure.message
+            }
+            return [frame.line()]
+        } catch let error as IngestError {
+            return [RemoteIngestFrame.error(error).line()]
+        } catch {
+            return [RemoteIngestFrame.error(IngestError(.storage, "ingest of \(request.displayName) failed: \(error)")).line()]
+        }
+    }
+
+    /// Validates a request and builds what ingests it (the index is opened once, on first use).
+    private func prepare(_ r: RemoteIngestRequest, cancelled: CancelFlag) throws(IngestError) -> (Ingestor, Ingestor.Source, Ingestor.Mode) {
+        guard r.version == 1 else {
+            throw IngestError(.usage, "ingest protocol version \(r.version) is not supported by this chapar (version 1); use the same chapar binary for both")
+        }
+        guard r.path.hasPrefix("/") else { throw IngestError(.usage, "the file path must be absolute: \(r.path)") }
+        let format = try InputFormat(parsing: r.format)
+        guard let encoding = ParserOptions.Encoding(rawValue: r.encoding) else {
+            throw IngestError(.usage, "'\(r.encoding)' is not a supported encoding; use utf-8, windows-1256 or iso-8859-1")
+        }
+        var currency: CurrencyCode? = nil
+        if let c = r.defaultCurrency {
+            do { currency = try CurrencyCode(c) } catch { throw IngestError(.usage, "currency: \(error.reason)") }
+        }
+        guard let mode = Ingestor.Mode(rawValue: r.mode), mode != .dryRun else {
+            throw IngestError(.usage, "'\(r.mode)' is not an ingest mode for the data directory's owner; use append or strict")
+        }
+        guard (1...100_000).contains(r.batchSize), r.transactionsPartitions >= 1, r.messagesPartitions >= 1 else {
+            throw IngestError(.usage, "batch size must be 1…100000 and partition counts at least 1")
+        }
+        let options = ParserOptions(encoding: encoding, defaultCurrency: currency, timeZone: r.timeZone)
+        var config = Ingestor.Configuration(batchSize: r.batchSize)
+        config.transactionsTopic.partitions = r.transactionsPartitions
+        config.messagesTopic.partitions = r.messagesPartitions
+        config.logger = logger
+        let index = try openIndex()
+        var st = stat()
+        let size: Int64? = stat(r.path, &st) == 0 ? Int64(st.st_size) : nil
+        let source = Ingestor.Source(displayName: r.displayName, size: size) { () throws(IngestError) -> any EntryParser in
+            guard access(r.path, R_OK) == 0 else {
+                throw IngestError(.notFound, "\(r.displayName): the process owning the data directory (pid \(getpid())) cannot read \(r.path): \(String(cString: strerror(errno))); make it readable by that user")
+            }
+            return CancellableParser(try format.makeParser(path: r.path, displayName: r.displayName, options: options),
+                                     cancelled: cancelled, file: r.displayName)
+        }
+        return (Ingestor(log: log, index: index, configuration: config), source, mode)
+    }
+
+    private func openIndex() throws(IngestError) -> SeenIndex {
+        if let index = state.withLock({ $0.index }) { return index }
+        // Only one request runs at a time (the gate), so no second open can race this one.
+        let index = try SeenIndex(path: "\(dataDirectory)/ingest/seen.sqlite")
+        state.withLock { $0.index = index }
+        return index
+    }
+}
+
+/// Frames waiting for the connection thread; progress frames are coalesced (only the newest is sent).
+private final class Outbox: Sendable {
+    private struct State {
+        var lines: [[UInt8]] = []
+        var progress: Ingestor.Progress? = nil
+        var lastProgress = ContinuousClock.now
+        var done = false
+    }
+    private let state = Mutex(State())
+    private let signal = DispatchSemaphore(value: 0)
+
+    func push(_ line: [UInt8]) {
+        state.withLock { s in
+            if let p = s.progress {
+                s.lines.append(RemoteIngestFrame(progress: p).line())
+                s.progress = nil
+            }
+            s.lines.append(line)
+        }
+        signal.signal()
+    }
+
+    func progress(_ p: Ingestor.Progress) {
+        let wake = state.withLock { s -> Bool in
+            s.progress = p
+            let now = ContinuousClock.now
+            guard s.lastProgress.duration(to: now) >= .milliseconds(100) else { return false }
+            s.lastProgress = now
+            return true
+        }
+        if wake { signal.signal() }
+    }
+
+    func finish(_ lines: [[UInt8]]) {
+        state.withLock { s in
+            if let p = s.progress { s.lines.append(RemoteIngestFrame(progress: p).line()) }
+            s.progress = nil
+            s.lines += lines
+            s.done = true
+        }
+        signal.signal()
+    }
+
+    /// Waits for something to send (or the timeout), then takes it all.
+    func take(waitingUpTo timeout: Duration) -> (lines: [[UInt8]], done: Bool) {
+        _ = signal.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+        return state.withLock { s in
+            var lines = s.lines
+            if let p = s.progress {
+                lines.append(RemoteIngestFrame(progress: p).line())
+                s.progress = nil
+            }
+            s.lines = []
+            return (lines, s.done)
+        }
+    }
+}
+
+/// A parser that stops (with an error naming why) once its client has gone.
+private struct CancellableParser: EntryParser {
+    var base: any EntryParser
+    let cancelled: CancelFlag
+    let file: String
+
+    init(_ base: any EntryParser, cancelled: CancelFlag, file: String) {
+        self.base = base
+        self.cancelled = cancelled
+        self.file = file
+    }
+
+    mutating func next() throws(IngestError) -> ParsedEntry? {
+        if cancelled.isCancelled {
+            throw IngestError(.storage, "\(file): stopped because the client disconnected; what was appended is kept and a re-ingest skips it")
+        }
+        return try base.next()
+    }
+}
+
+extension RemoteIngestFrame {
+    init(kind: Kind, text: String) {
+        self.init(kind: kind)
+        self.text = text
+    }
+}
+
+/// Set when the client of a request has gone.
+private final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    func cancel() { flag.store(true, ordering: .relaxed) }
+}

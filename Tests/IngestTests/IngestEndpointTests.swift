@@ -1,0 +1,129 @@
+import ChaparModels
+import EventLog
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import Ingest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ingest endpoint of a data directory's owner, in process: bad requests are refused with a
+/// clear error and the endpoint survives them; good ones append once, with rejects and progress relayed.
+@Suite struct IngestEndpointTests {
+    static func withEndpoint<T>(_ dir: String, _ body: (EventLog) async throws -> T) async throws -> T {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
+        let endpoint = try IngestEndpoint(dataDirectory: dir + "/data", log: log, logger: logger)
+        do {
+            let r = try await body(log)
+            await endpoint.close()
+            await log.close()
+            return r
+        } catch {
+            await endpoint.close()
+            await log.close()
+            throw error
+        }
+    }
+
+    /// Sends raw bytes to the endpoint and returns every line it answers until it closes.
+    static func raw(_ dir: String, _ bytes: [UInt8]) -> [String] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        let ok = IngestSocket.withAddress(IngestSocket.path(dataDirectory: dir + "/data")) { connect(fd, $0, $1) }
+        guard ok == 0 else { return ["connect failed: \(errno)"] }
+        _ = IngestSocket.send(fd, bytes)
+        shutdown(fd, Int32(SHUT_WR))
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    static func request(_ path: String, mode: Ingestor.Mode = .append) -> RemoteIngestRequest {
+        RemoteIngestRequest(path: path, displayName: (path as NSString).lastPathComponent, format: .csv,
+                            options: ParserOptions(defaultCurrency: .irr), mode: mode, configuration: Ingestor.Configuration(batchSize: 50))
+    }
+
+    @Test("garbage, a wrong version, a relative path and a dry run are refused with a reason; the endpoint keeps serving")
+    func badRequestsAreRefused() async throws {
+        let dir = Fixture.directory("endpoint-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await Self.withEndpoint(dir) { _ in
+            let garbage = Self.raw(dir, Array("hello\n".utf8))
+            #expect(garbage.count == 1 && garbage[0].contains(#""kind":"error""#) && garbage[0].contains("not an ingest request"), "\(garbage)")
+            let file = IngestorTests.file(dir, rows: 3, name: "a.csv")
+            var old = Self.request(file)
+            old.version = 9
+            for (req, expected) in [(old, "protocol version 9"), (Self.request("a.csv"), "must be absolute"), (Self.request(file, mode: .dryRun), "not an ingest mode")] {
+                do {
+                    _ = try await IngestClient.ingest(req, dataDirectory: dir + "/data")
+                    Issue.record("\(expected): accepted")
+                } catch let error as IngestError {
+                    #expect(error.code == .usage && error.message.contains(expected), "\(error)")
+                }
+            }
+            let missing = Self.request(dir + "/nope.csv")
+            do {
+                _ = try await IngestClient.ingest(missing, dataDirectory: dir + "/data")
+                Issue.record("a missing file was accepted")
+            } catch let error as IngestError {
+                #expect(error.code == .notFound, "\(error)")
+            }
+            let summary = try #require(try await IngestClient.ingest(Self.request(file), dataDirectory: dir + "/data"))
+            #expect(summary.counts.appended == 3, "after bad requests the endpoint still ingests")
+        }
+    }
+
+    @Test("no endpoint: the client says so (nil) instead of failing")
+    func noEndpointIsNil() async throws {
+        let dir = Fixture.directory("endpoint-none")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        #expect(try await IngestClient.ingest(Self.request(dir + "/x.csv"), dataDirectory: dir + "/data") == nil)
+        // A stale socket file with nobody listening (the owner was killed) is the same.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        _ = IngestSocket.withAddress(IngestSocket.path(dataDirectory: dir + "/data")) { bind(fd, $0, $1) }
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: dir + "/data/ingest.sock"))
+        #expect(try await IngestClient.ingest(Self.request(dir + "/x.csv"), dataDirectory: dir + "/data") == nil)
+    }
+
+    @Test("rejects and progress are relayed; concurrent uploads of one file append it once")
+    func relaysAndSerialises() async throws {
+        let dir = Fixture.directory("endpoint-ok")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = IngestorTests.file(dir, rows: 400, bad: [5, 77])
+        try await Self.withEndpoint(dir) { log in
+            let rejects = Mutex<[String]>([]), progress = Mutex(0), owner = Mutex<Int32>(0)
+            let s = try #require(try await IngestClient.ingest(Self.request(file), dataDirectory: dir + "/data",
+                                                               onAccepted: { pid in owner.withLock { $0 = pid } },
+                                                               onReject: { line in rejects.withLock { $0.append(line) } },
+                                                               onProgress: { _ in progress.withLock { $0 += 1 } }))
+            #expect(owner.withLock { $0 } == getpid())
+            #expect(s.counts.read == 400 && s.counts.appended == 398 && s.counts.rejected == 2, "\(s.counts)")
+            #expect(rejects.withLock { $0.count == 2 && $0[0].hasPrefix("in.csv:7: amount:") && $0[1].hasPrefix("in.csv:79: amount:") },
+                    "\(rejects.withLock { $0 })")
+            // Two clients at once with a second file: it is appended exactly once in total.
+            let second = Fixture.file(dir, "second.csv", "id,account,direction,amount,booked_at\n"
+                + (0..<300).map { "S\($0),\(Fixture.account),credit,\(10 + $0),2026-11-25\n" }.joined())
+            var summaries: [Ingestor.Summary] = []
+            try await withThrowingTaskGroup(of: Ingestor.Summary?.self) { group in
+                for _ in 0..<2 { group.addTask { try await IngestClient.ingest(Self.request(second), dataDirectory: dir + "/data") } }
+                for try await s in group { if let s { summaries.append(s) } }
+            }
+            #expect(summaries.count == 2)
+            #expect(summaries.map(\.counts.appended).reduce(0, +) == 300, "\(summaries.map(\.counts))")
+            #expect(summaries.map(\.counts.duplicates).reduce(0, +) == 300)
+            let records = try await IngestorTests.records(log, Topics.transactions)
+            #expect(records.count == 398 + 300)
+        }
+    }
+}
