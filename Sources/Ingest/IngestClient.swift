@@ -6,6 +6,14 @@ import Glibc
 /// The client side of ``IngestEndpoint``: what `chapar ingest` does when another process owns the
 /// data directory.
 public enum IngestClient {
+    /// Whether a process accepts ingest for `dataDirectory` right now (something listens on its socket).
+    public static func isAccepting(dataDirectory: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return IngestSocket.withAddress(IngestSocket.path(dataDirectory: dataDirectory)) { connect(fd, $0, $1) } == 0
+    }
+
     /// Sends `request` to the endpoint of the process owning `dataDirectory` and relays what it
     /// reports: `onAccepted` with the owner's pid, each reject line, progress, and the summary.
     /// Returns nil when no process accepts ingest there (no socket, or nobody listening on it).

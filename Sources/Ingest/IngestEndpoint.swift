@@ -20,7 +20,8 @@ import Glibc
 public final class IngestEndpoint: Sendable {
     private struct State {
         var listener: Int32
-        var index: SeenIndex? = nil
+        /// The dedupe index: the host's own (shared), or opened on the first request.
+        var index: SeenIndex?
         var connections = 0
         var closed = false
     }
@@ -30,12 +31,14 @@ public final class IngestEndpoint: Sendable {
     private let log: any MessageLog
     private let logger: Logger
     private let state: Mutex<State>
-    private let gate = AsyncGate()
-    private let drained = DispatchSemaphore(value: 0)
+    /// The host passed its own index (it closes it); else the endpoint opened one and closes it.
+    private let ownsIndex: Bool
 
     /// Binds `DATA_DIR/ingest.sock` (replacing a stale one: the caller owns the directory's lock)
-    /// and starts accepting. The dedupe index is opened on the first request.
-    public init(dataDirectory: String, log: any MessageLog, logger: Logger) throws(IngestError) {
+    /// and starts accepting. Pass `index` when this process ingests too (`chapar ingest` itself):
+    /// one index per process, so its requests and the host's own ingest are serialised on it.
+    /// Without one, the index is opened on the first request and closed by ``close()``.
+    public init(dataDirectory: String, log: any MessageLog, index: SeenIndex? = nil, logger: Logger) throws(IngestError) {
         self.dataDirectory = dataDirectory
         socketPath = IngestSocket.path(dataDirectory: dataDirectory)
         self.log = log
@@ -51,7 +54,8 @@ public final class IngestEndpoint: Sendable {
             Glibc.close(fd)
             throw IngestError(.storage, "cannot listen on \(socketPath): \(String(cString: strerror(bindErrno))); check the data directory is writable")
         }
-        state = Mutex(State(listener: fd))
+        state = Mutex(State(listener: fd, index: index))
+        ownsIndex = index == nil
         let thread = Thread { [self] in self.acceptLoop(fd) }
         thread.name = "chapar-ingest-accept"
         thread.stackSize = 256 << 10
@@ -81,6 +85,7 @@ public final class IngestEndpoint: Sendable {
             defer { s.index = nil }
             return s.index
         }
+        guard ownsIndex else { return }
         do { try index?.close() } catch { logger.warning("cannot save the dedupe filter: \(error.message)") }
     }
 
@@ -165,20 +170,18 @@ public final class IngestEndpoint: Sendable {
         return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
     }
 
-    /// Runs one request under the endpoint's gate; returns the final frames (summary or error).
+    /// Runs one request (its ingest waits for any other on the same index); returns the final frames.
     private func run(_ request: RemoteIngestRequest, outbox: Outbox, cancelled: CancelFlag) async -> [[UInt8]] {
         var accepted = RemoteIngestFrame(kind: .accepted)
         accepted.pid = getpid()
         outbox.push(accepted.line())
         do {
-            let summary = try await gate.run { () async throws -> Ingestor.Summary in
-                let (ingestor, source, mode) = try self.prepare(request, cancelled: cancelled)
-                try await ingestor.prepare()
-                self.logger.info("ingesting for another process", metadata: ["chapar.file": "\(request.displayName)"])
-                return try await ingestor.ingest(source, mode: mode,
-                                                 onReject: { outbox.push(RemoteIngestFrame(kind: .reject, text: $0.description).line()) },
-                                                 onProgress: { outbox.progress($0) })
-            }
+            let (ingestor, source, mode) = try prepare(request, cancelled: cancelled)
+            try await ingestor.prepare()
+            logger.info("ingesting for another process", metadata: ["chapar.file": "\(request.displayName)"])
+            let summary = try await ingestor.ingest(source, mode: mode,
+                                                    onReject: { outbox.push(RemoteIngestFrame(kind: .reject, text: $0.description).line()) },
+                                                    onProgress: { outbox.progress($0) })
             var frame = RemoteIngestFrame(progress: summary.counts, kind: .summary)
             frame.seconds = summary.seconds
             frame.refused = summary.refused
@@ -187,10 +190,8 @@ public final class IngestEndpoint: Sendable {
                 frame.text = failure.message
             }
             return [frame.line()]
-        } catch let error as IngestError {
-            return [RemoteIngestFrame.error(error).line()]
         } catch {
-            return [RemoteIngestFrame.error(IngestError(.storage, "ingest of \(request.displayName) failed: \(error)")).line()]
+            return [RemoteIngestFrame.error(error).line()]
         }
     }
 
@@ -233,11 +234,13 @@ public final class IngestEndpoint: Sendable {
     }
 
     private func openIndex() throws(IngestError) -> SeenIndex {
-        if let index = state.withLock({ $0.index }) { return index }
-        // Only one request runs at a time (the gate), so no second open can race this one.
-        let index = try SeenIndex(path: "\(dataDirectory)/ingest/seen.sqlite")
-        state.withLock { $0.index = index }
-        return index
+        // Opened under the lock so two first requests cannot open two indexes.
+        try state.withLock { (s: inout State) throws(IngestError) -> SeenIndex in
+            if let index = s.index { return index }
+            let index = try SeenIndex(path: "\(dataDirectory)/ingest/seen.sqlite")
+            s.index = index
+            return index
+        }
     }
 }
 

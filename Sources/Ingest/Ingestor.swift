@@ -7,8 +7,9 @@ import Synchronization
 /// an ``EntryParser`` are validated, deduplicated against a ``SeenIndex`` and appended in batches
 /// to `transactions` (key = account) or `messages` (key = customer) on a ``MessageLog``.
 ///
-/// Ingests through one `Ingestor` are serialised (dedupe-check, append and index commit of a batch
-/// form one critical section), so two concurrent uploads of the same file still append it once.
+/// Ingests through one ``SeenIndex`` are serialised (dedupe-check, append and index commit of a
+/// batch form one critical section), so two concurrent uploads of the same file still append it
+/// once, whichever `Ingestor` (local run, or ``IngestEndpoint`` request) they come through.
 public final class Ingestor: Sendable {
     /// How an input is treated.
     public enum Mode: String, Sendable, CaseIterable {
@@ -104,7 +105,6 @@ public final class Ingestor: Sendable {
     private let log: (any MessageLog)?
     private let index: SeenIndex?
     private let configuration: Configuration
-    private let gate = AsyncGate()
 
     /// An ingestor that appends to `log`, deduplicating with `index`. Call ``prepare()`` once (it
     /// catches the index up with the log) before the first ingest.
@@ -126,7 +126,13 @@ public final class Ingestor: Sendable {
     @discardableResult
     public func prepare() async throws(IngestError) -> Int {
         guard let log, let index else { return 0 }
-        return try await index.catchUp(from: log)
+        do {
+            return try await index.ingestGate.run { try await index.catchUp(from: log) }
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.storage, "cannot bring the dedupe index up to date: \(error)")
+        }
     }
 
     /// Ingests one input. Rejected entries go to `onReject` as they are found (in input order);
@@ -193,7 +199,7 @@ public final class Ingestor: Sendable {
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
-            summary = try await gate.run { [summary] () async throws -> Summary in
+            summary = try await index.ingestGate.run { [summary] () async throws -> Summary in
                 var summary = summary
                 try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject, onProgress: onProgress)
                 return summary

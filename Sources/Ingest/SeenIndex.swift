@@ -84,6 +84,10 @@ public final class SeenIndex: Sendable {
     public let path: String
     /// Where the Bloom filter is saved by ``close()``.
     public let filterPath: String
+    /// Serialises the ingests and catch-ups that use this index: one pipeline's dedupe check,
+    /// append and record must not interleave with another's, or both could append the same id.
+    /// Everything in a process that appends to the event topics shares one index (and so this gate).
+    let ingestGate = AsyncGate()
     /// Per partition: offset ranges whose ids are committed but that do not join the checkpoint yet.
     private let uncovered = Mutex<[TopicPartition: [ClosedRange<Int64>]]>([:])
 

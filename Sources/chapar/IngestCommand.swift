@@ -130,25 +130,49 @@ struct IngestPlan {
         if mode == .dryRun {
             return try await ingestAll(Ingestor(validatingWith: configuration), sink: sink, progress: progress)
         }
-        do {
-            return try await data.withLog { log in
-                let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
-                let ingestor = Ingestor(log: log, index: index, configuration: configuration)
-                let caughtUp = try await ingestor.prepare()
-                if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
-                let code = try await ingestAll(ingestor, sink: sink, progress: progress)
-                // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
-                try index.close()
-                return code
+        // Another chapar ingest may be releasing the directory just as this one looks: retry briefly.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(3))
+        while true {
+            do {
+                return try await data.withLog { log in
+                    let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
+                    let ingestor = Ingestor(log: log, index: index, configuration: configuration)
+                    let caughtUp = try await ingestor.prepare()
+                    if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
+                    // While this runs it owns the directory: a concurrent `chapar ingest` goes through it.
+                    let endpoint = try? IngestEndpoint(dataDirectory: data.dataDir, log: log, index: index, logger: configuration.logger)
+                    let code: Int32
+                    do {
+                        code = try await ingestAll(ingestor, sink: sink, progress: progress)
+                    } catch {
+                        await endpoint?.close()
+                        throw error
+                    }
+                    await endpoint?.close()
+                    // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
+                    try index.close()
+                    return code
+                }
+            } catch let locked as LogError where locked.code == .locked {
+                if let code = try await ingestThroughOwner(locked, sink: sink, progress: progress, giveUp: ContinuousClock.now >= deadline) {
+                    return code
+                }
+                try await Task.sleep(for: .milliseconds(100))
             }
-        } catch let locked as LogError where locked.code == .locked {
-            return try await ingestThroughOwner(locked, sink: sink, progress: progress)
         }
     }
 
     /// The data directory is in use: hand each file to the owner's ingest endpoint (a running
     /// `chapar notify run` or `chapar serve`), which appends with the same dedupe index.
-    private func ingestThroughOwner(_ locked: LogError, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
+    /// Returns nil when the owner does not accept ingest and `giveUp` is false (the caller retries).
+    private func ingestThroughOwner(_ locked: LogError, sink: RejectSink, progress: ProgressDisplay, giveUp: Bool) async throws -> Int32? {
+        // Probe first, so that a directory about to be released is retried rather than reported.
+        guard IngestClient.isAccepting(dataDirectory: data.dataDir) else {
+            if giveUp {
+                throw LogError(.locked, "\(locked.message); that process does not accept ingest (only `chapar notify run` and `chapar ingest` do), so wait until it ends")
+            }
+            return nil
+        }
         let dataDir = data.dataDir
         let configuration = configuration, format = format, options = options, mode = mode, quiet = quiet
         let announced = Mutex(false)
@@ -165,7 +189,7 @@ struct IngestPlan {
                 if first && !quiet { progress.note("data directory \(dataDir) is in use by process \(pid); ingesting through it") }
             }, onReject: onReject, onProgress: onProgress)
             guard let summary else {
-                throw LogError(.locked, "\(locked.message); that process does not accept ingest (only `chapar notify run` and `chapar serve` do), so wait until it ends")
+                throw LogError(.locked, "\(locked.message); that process stopped accepting ingest before \(file) was sent; ingest it again")
             }
             return summary
         }

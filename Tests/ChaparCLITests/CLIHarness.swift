@@ -81,6 +81,18 @@ enum CLI {
 
     static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
 
+    /// Runs a long, blocking test body (child processes, waits) on its own thread. Swift Testing
+    /// runs synchronous tests on the cooperative pool, which has one thread per core: two long
+    /// blocking tests there starve every async test of the run (seen on 2 cores under load).
+    static func offPool(_ body: @escaping @Sendable () throws -> Void) async throws {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Swift.Result<Void, any Error>, Never>) in
+            let thread = Thread { c.resume(returning: Swift.Result { try body() }) }
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+        try result.get()
+    }
+
     static func temporaryDirectory(_ name: String) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("chapar-\(name)-\(UUID().uuidString.prefix(8))").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

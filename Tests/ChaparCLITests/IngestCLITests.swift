@@ -133,7 +133,11 @@ import Glibc
         }
     }
 
-    @Test func largeFileIngestsInFlatMemory() throws {
+    @Test func largeFileIngestsInFlatMemory() async throws {
+        try await CLI.offPool { [self] in try self.largeFileIngestsInFlatMemoryBlocking() }
+    }
+
+    func largeFileIngestsInFlatMemoryBlocking() throws {
         let dir = CLI.temporaryDirectory("ingest-memory")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // About 200 MB: 100,000 entries with 2 KB narratives each.

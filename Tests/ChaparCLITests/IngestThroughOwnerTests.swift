@@ -44,7 +44,11 @@ import Glibc
     }
 
     @Test("through notify run: appended once, rejects located, strict refusal, dedupe shared with later local runs, and the notifier gets the events")
-    func ingestWhileNotifierRuns() throws {
+    func ingestWhileNotifierRuns() async throws {
+        try await CLI.offPool { [self] in try self.ingestWhileNotifierRunsBlocking() }
+    }
+
+    func ingestWhileNotifierRunsBlocking() throws {
         let dir = CLI.temporaryDirectory("ingest-owner")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (owner, ownerLog) = try Self.startOwner(dir)
@@ -104,7 +108,11 @@ import Glibc
     }
 
     @Test("a client killed mid-file: the owner stops that file, keeps what it appended, and a re-ingest completes it exactly once")
-    func killedClient() throws {
+    func killedClient() async throws {
+        try await CLI.offPool { [self] in try self.killedClientBlocking() }
+    }
+
+    func killedClientBlocking() throws {
         let dir = CLI.temporaryDirectory("ingest-owner-kill")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (owner, ownerLog) = try Self.startOwner(dir)
@@ -140,5 +148,36 @@ import Glibc
         let consumed = try CLI.run(["log", "consume", "transactions", "--from-beginning", "--exit-at-end", "--format", "%o\\n", "--data-dir", dir + "/data"],
                                    timeout: .seconds(120))
         #expect(consumed.stdout.split(separator: "\n").count == count, "every entry exactly once in the log")
+    }
+
+    @Test("two chapar ingest at once on one directory: the second goes through the first (or waits for it); every entry appended once")
+    func concurrentIngests() async throws {
+        try await CLI.offPool { [self] in try self.concurrentIngestsBlocking() }
+    }
+
+    func concurrentIngestsBlocking() throws {
+        let dir = CLI.temporaryDirectory("ingest-concurrent")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var files: [String] = []
+        for seed in [11, 12] {
+            let f = dir + "/tx\(seed).csv"
+            #expect(try CLI.run(["demo", "generate-transactions", "--count", "20000", "--accounts", "300", "--seed", "\(seed)",
+                                 "--messages-percent", "0", "--output", f]).status == 0)
+            files.append(f)
+        }
+        // Different files at once, then the same file from both sides at once.
+        for round in [files, [files[0], files[0]]] {
+            let results = Mutex<[CLI.Result]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                if let r = try? CLI.run(["ingest", round[i], "--quiet", "--data-dir", dir + "/data"]) { results.withLock { $0.append(r) } }
+            }
+            let rs = results.withLock { $0 }
+            #expect(rs.count == 2)
+            for r in rs { #expect(r.status == 0, "\(r.stderr)") }
+            let appended = rs.compactMap { r in Int(r.stdout.split(separator: " ")[3].dropLast()) }.reduce(0, +)
+            #expect(appended == (round[0] == round[1] ? 0 : 40_000), "\(rs.map(\.stdout))")
+        }
+        let consumed = try CLI.run(["log", "consume", "transactions", "--from-beginning", "--exit-at-end", "--format", "%o\\n", "--data-dir", dir + "/data"])
+        #expect(consumed.stdout.split(separator: "\n").count == 40_000)
     }
 }

@@ -40,7 +40,11 @@ struct NotifierCrashTests {
     }
 
     @Test("SIGKILL mid-batch, restart: no event without its jobs, duplicates only with the same job id (seeded)")
-    func killAndRestart() throws {
+    func killAndRestart() async throws {
+        try await CLI.offPool { [self] in try self.killAndRestartBlocking() }
+    }
+
+    func killAndRestartBlocking() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["CHAPAR_TEST_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
         print("notifier crash test seed: \(seed)")
         var random = seed
