@@ -24,7 +24,9 @@ let package = Package(
     ],
     targets: [
         // Value types and the backend-neutral log protocol. No I/O.
-        .target(name: "ChaparModels", swiftSettings: upcoming),
+        .target(name: "ChaparModels", dependencies: ["CSHA256"], swiftSettings: upcoming),
+        // The SHA-256 block function on the x86 SHA extensions (ids and dedupe fingerprints).
+        .target(name: "CSHA256"),
         // CRC32C (Castagnoli) with SSE4.2 when the CPU has it, table-driven otherwise.
         .target(name: "CCRC32C"),
         // The embedded partitioned log: segments, indexes, group commit, recovery, groups.
