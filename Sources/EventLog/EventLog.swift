@@ -235,8 +235,9 @@ public final class EventLog: MessageLog {
             defer { s.roundRobin &+= 1 }
             return s.roundRobin % count
         }
-        // Group by partition, keeping each record's input index.
-        var groups: [Int: [Int]] = [:]
+        // Group by partition, keeping each record's input index (an array per partition: hashing
+        // a dictionary key per record showed in ingest profiles).
+        var groups = [[Int]](repeating: [], count: count)
         for (i, r) in records.enumerated() {
             let p: Int
             if let explicit = r.partition {
@@ -249,12 +250,12 @@ public final class EventLog: MessageLog {
             } else {
                 p = keyless
             }
-            groups[p, default: []].append(i)
+            groups[p].append(i)
         }
         let now = clock.now().milliseconds
         let maxBatch = topic.configuration.maxBatchBytes
         var jobs: [(partition: PartitionLog, indices: [Int], batch: BatchFormat.Encoded)] = []
-        for (p, indices) in groups.sorted(by: { $0.key < $1.key }) {
+        for (p, indices) in groups.enumerated() where !indices.isEmpty {
             for chunk in Self.chunks(indices, of: records, maxBytes: maxBatch) {
                 let batch = BatchFormat.encode(chunk.lazy.map { records[$0] }, now: now)
                 guard batch.bytes.count <= maxBatch + 1024 else {
@@ -269,15 +270,20 @@ public final class EventLog: MessageLog {
                 job.partition.append(job.batch) { collector.set(i, $0) }
             }
         }
-        var positions = [RecordPosition?](repeating: nil, count: records.count)
-        for (job, result) in zip(jobs, results) {
-            let base = try result.get()
-            for (k, index) in job.indices.enumerated() {
-                positions[index] = RecordPosition(topic: topicName, partition: job.partition.topicPartition.partition,
-                                                  offset: Offset(base + Int64(k)), timestamp: Timestamp(milliseconds: job.batch.timestamps[k]))
+        var bases: [Int64] = []
+        bases.reserveCapacity(jobs.count)
+        for result in results { bases.append(try result.get()) }
+        // Every input index is in exactly one job, so every slot is written once.
+        return [RecordPosition](unsafeUninitializedCapacity: records.count) { out, initialized in
+            for (job, base) in zip(jobs, bases) {
+                let partition = job.partition.topicPartition.partition
+                for (k, index) in job.indices.enumerated() {
+                    (out.baseAddress! + index).initialize(to: RecordPosition(topic: topicName, partition: partition, offset: Offset(base + Int64(k)),
+                                                                             timestamp: Timestamp(milliseconds: job.batch.timestamps[k])))
+                }
             }
+            initialized = records.count
         }
-        return positions.map { $0! }
     }
 
     /// Splits record indices so each encoded batch stays under `maxBytes` (estimated generously).

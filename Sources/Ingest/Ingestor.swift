@@ -251,7 +251,7 @@ public final class Ingestor: Sendable {
                     break
                 }
                 if !batch.events.isEmpty {
-                    let fps = batch.events.map(\.fingerprint)
+                    let fps = batch.events.map { $0.fingerprint }
                     let seen = try await index.contains(fps)
                     let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
                     summary.counts.duplicates += plan.duplicates

@@ -84,7 +84,7 @@ final class ParsingThread: Sendable {
             }
             if helpOut, let isNew, !batch.events.isEmpty {
                 for i in batch.events.indices { batch.events[i].computeFingerprint() }
-                let new = isNew(batch.events.map(\.fingerprint))
+                let new = isNew(batch.events.map { $0.fingerprint })
                 for i in batch.events.indices where new[i] {
                     batch.events[i].record = EventCodec.record(batch.events[i].event)
                 }
