@@ -57,26 +57,34 @@ enum CLI {
     /// once it owns it (the lock file names its pid). Probing earlier races its start-up: the
     /// probe may win the lock and the holder be the one refused.
     static func startDirectoryHolder(_ dir: String) throws -> Process {
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: binary)
-        holder.arguments = ["log", "consume", "t", "--data-dir", dir]
-        holder.standardInput = FileHandle.nullDevice
-        holder.standardOutput = FileHandle.nullDevice
+        try startBackground(["log", "consume", "t", "--data-dir", dir], what: "the holder never took the lock") {
+            (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) == "\($0)\n"
+        }.process
+    }
+
+    /// Starts `chapar args…` in the background and returns once `ready(pid)` holds (polled every
+    /// 10 ms, up to 30 s); if it exits or times out first, records `what` with its stderr.
+    static func startBackground(_ args: [String], what: String, ready: (Int32) -> Bool) throws -> (process: Process, stderr: Reader) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
         let err = Pipe()
-        holder.standardError = err
-        try holder.run()
+        process.standardError = err
+        try process.run()
         let log = Reader(err.fileHandleForReading.fileDescriptor)
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) != "\(holder.processIdentifier)\n" {
-            guard holder.isRunning, ContinuousClock.now < deadline else {
-                kill(holder.processIdentifier, SIGKILL)
-                holder.waitUntilExit()
-                Issue.record("the holder never took the lock: exit \(holder.terminationStatus), stderr: \(log.finish())")
-                return holder
+        while !ready(process.processIdentifier) {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                Issue.record("\(what): exit \(process.terminationStatus), stderr: \(log.finish())")
+                break
             }
             usleep(10_000)
         }
-        return holder
+        return (process, log)
     }
 
     static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }

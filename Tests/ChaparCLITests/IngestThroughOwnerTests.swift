@@ -15,26 +15,10 @@ import Glibc
         let customers = dir + "/customers.csv"
         #expect(try CLI.run(["demo", "generate-customers", "--count", "200", "--seed", "5", "--output", customers]).status == 0)
         #expect(try CLI.run(["customers", "import", customers, "--data-dir", dir + "/data"]).status == 0)
-        let owner = Process()
-        owner.executableURL = URL(fileURLWithPath: CLI.binary)
-        owner.arguments = ["notify", "run", "--templates", templates, "--data-dir", dir + "/data"]
-        owner.standardInput = FileHandle.nullDevice
-        owner.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        owner.standardError = err
-        try owner.run()
-        let log = Reader(err.fileHandleForReading.fileDescriptor)
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
-        while !FileManager.default.fileExists(atPath: dir + "/data/ingest.sock") {
-            guard owner.isRunning, ContinuousClock.now < deadline else {
-                kill(owner.processIdentifier, SIGKILL)
-                owner.waitUntilExit()
-                Issue.record("notify run never opened its ingest socket: exit \(owner.terminationStatus), stderr: \(log.finish())")
-                break
-            }
-            usleep(10_000)
+        return try CLI.startBackground(["notify", "run", "--templates", templates, "--data-dir", dir + "/data"],
+                                       what: "notify run never opened its ingest socket") { _ in
+            FileManager.default.fileExists(atPath: dir + "/data/ingest.sock")
         }
-        return (owner, log)
     }
 
     static func stop(_ owner: Process, _ log: Reader) -> (Int32, String) {

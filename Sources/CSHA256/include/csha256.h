@@ -8,6 +8,9 @@
 /// call only when chapar_sha256_hardware() returns 1.
 void chapar_sha256_blocks_ni(uint32_t state[8], const uint8_t *data, size_t blocks);
 
+/// The 64 round constants of FIPS 180-4 (shared with the portable Swift implementation).
+const uint32_t *chapar_sha256_round_constants(void);
+
 /// 1 when the CPU has the SHA extensions (and SSSE3/SSE4.1), else 0.
 int chapar_sha256_hardware(void);
 #endif
