@@ -222,7 +222,12 @@ public final class IngestEndpoint: Sendable {
         config.logger = logger
         let index = try openIndex()
         var st = stat()
-        let size: Int64? = stat(r.path, &st) == 0 ? Int64(st.st_size) : nil
+        let found = stat(r.path, &st) == 0
+        // A FIFO or device would block the parser on a read no disconnect can interrupt.
+        if found && (st.st_mode & S_IFMT) != S_IFREG {
+            throw IngestError(.notFound, "\(r.displayName) is not a regular file; ingest files (copy a stream to a file first)")
+        }
+        let size: Int64? = found ? Int64(st.st_size) : nil
         let source = Ingestor.Source(displayName: r.displayName, size: size) { () throws(IngestError) -> any EntryParser in
             guard access(r.path, R_OK) == 0 else {
                 throw IngestError(.notFound, "\(r.displayName): the process owning the data directory (pid \(getpid())) cannot read \(r.path): \(String(cString: strerror(errno))); make it readable by that user")

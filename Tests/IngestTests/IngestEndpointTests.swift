@@ -52,7 +52,7 @@ import Glibc
                             options: ParserOptions(defaultCurrency: .irr), mode: mode, configuration: Ingestor.Configuration(batchSize: 50))
     }
 
-    @Test("garbage, a wrong version, a relative path and a dry run are refused with a reason; the endpoint keeps serving")
+    @Test("garbage, a wrong version, a relative path, a dry run, a FIFO and a directory are refused with a reason; the endpoint keeps serving")
     func badRequestsAreRefused() async throws {
         let dir = Fixture.directory("endpoint-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -76,6 +76,15 @@ import Glibc
                 Issue.record("a missing file was accepted")
             } catch let error as IngestError {
                 #expect(error.code == .notFound, "\(error)")
+            }
+            mkfifo(dir + "/pipe.csv", 0o600)
+            for special in [dir + "/pipe.csv", dir] {
+                do {
+                    _ = try await IngestClient.ingest(Self.request(special), dataDirectory: dir + "/data")
+                    Issue.record("\(special) was accepted")
+                } catch let error as IngestError {
+                    #expect(error.code == .notFound && error.message.contains("not a regular file"), "\(error)")
+                }
             }
             let summary = try #require(try await IngestClient.ingest(Self.request(file), dataDirectory: dir + "/data"))
             #expect(summary.counts.appended == 3, "after bad requests the endpoint still ingests")
