@@ -223,11 +223,11 @@ public final class Ingestor: Sendable {
         let maxInFlight = max(1, configuration.maxInFlight)
         try await withThrowingTaskGroup(of: Completed.self) { group in
             var inFlight = 0
-            var pending = Set<Fingerprint>()
+            var pending = FingerprintSet(minimumCapacity: configuration.batchSize * (maxInFlight + 1))
             func reap(_ done: Completed) {
                 inFlight -= 1
                 summary.counts.appended += done.appended
-                pending.subtract(done.fingerprints)
+                for f in done.fingerprints { pending.remove(f) }
             }
             let clock = ContinuousClock()
             var starved = Duration.zero
@@ -298,13 +298,13 @@ public final class Ingestor: Sendable {
 
     /// Splits a batch by topic, dropping ids already in the index (`seen`), in flight or earlier in
     /// the batch; the new ones join `pending` (one set insert per entry does both checks).
-    private static func plan(_ events: [PreparedEvent], _ fps: [Fingerprint], seen: Set<Fingerprint>, pending: inout Set<Fingerprint>) -> Plan {
+    private static func plan(_ events: [PreparedEvent], _ fps: [Fingerprint], seen: Set<Fingerprint>, pending: inout FingerprintSet) -> Plan {
         var plan = Plan()
         plan.transactions.reserveCapacity(events.count)
         plan.transactionFPs.reserveCapacity(events.count)
         for i in events.indices {
             let fp = fps[i]
-            if (!seen.isEmpty && seen.contains(fp)) || !pending.insert(fp).inserted {
+            if (!seen.isEmpty && seen.contains(fp)) || !pending.insert(fp) {
                 plan.duplicates += 1
                 continue
             }
