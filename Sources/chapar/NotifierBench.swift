@@ -111,6 +111,7 @@ struct NotifierBench: AsyncParsableCommand {
             }
             let notifierSeconds = (clock.now - started).seconds
             let notifierCPU = processCPUSeconds() - cpuBefore
+            progress("notifier: done in \(String(format: "%.1f", notifierSeconds)) s; checking the order of the jobs")
             runner.cancel()
             _ = await runner.result
             let stats = service.statistics

@@ -7,6 +7,18 @@ public struct JSONWriter: Sendable {
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the buffer, keeping its capacity, so one writer can encode many records.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        commaBits = 0
+    }
+
+    /// The bytes written since `start` (a value of ``count`` read earlier), as a new exact-size array.
+    public func copyBytes(from start: Int = 0) -> [UInt8] { Array(bytes[start...]) }
+
+    /// Bytes written so far.
+    public var count: Int { bytes.count }
+
     public mutating func beginObject() {
         separate()
         open(0x7B)
@@ -53,10 +65,22 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// A string field whose value is UTF-8 bytes (escaped like a `String` value).
+    public mutating func field(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        self.key(key)
+        appendString(utf8: value)
+    }
+
     /// An array element that is a string.
     public mutating func element(_ value: String) {
         separate()
         appendString(value)
+    }
+
+    /// An array element that is a string given as UTF-8 bytes.
+    public mutating func element(utf8 value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        appendString(utf8: value)
     }
 
     private mutating func open(_ byte: UInt8) {
@@ -110,9 +134,13 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func appendString(_ s: String) {
-        bytes.append(0x22)
         var copy = s
-        copy.withUTF8 { utf8 in
+        copy.withUTF8 { appendString(utf8: $0) }
+    }
+
+    private mutating func appendString(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(0x22)
+        do {
             var runStart = 0
             var i = 0
             let n = utf8.count

@@ -61,25 +61,40 @@ public struct NotificationRules: Sendable {
             }
         }
         var out: [Decision] = []
-        for customer in customers {
-            guard customer.active else {
-                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
-                continue
-            }
-            if customer.channels.isEmpty {
-                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
-                continue
-            }
-            // Channels come from the store in channel order; sort only when they do not.
-            let ordered = zip(customer.channels, customer.channels.dropFirst()).allSatisfy { $0.channel < $1.channel }
-            for pref in ordered ? customer.channels : customer.channels.sorted(by: { $0.channel < $1.channel }) {
-                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer, pref, now)))
-            }
-        }
+        for customer in customers { decide(event, customer: customer, now: now, into: &out) }
         return out
     }
 
-    private mutating func decide(_ event: Event, _ customer: CustomerProfile, _ pref: ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
+    /// Appends the decisions for one customer of `event` to `out`, in channel order (the pipeline
+    /// reuses one array for every customer of a batch).
+    public mutating func decide(_ event: Event, customer: borrowing CustomerProfile, now: Timestamp, into out: inout [Decision]) {
+        guard customer.active else {
+            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
+            return
+        }
+        if customer.channels.isEmpty {
+            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
+            return
+        }
+        // Channels come from the store in channel order; sort only when they do not.
+        var ordered = true
+        for i in customer.channels.indices.dropFirst() where !(customer.channels[i - 1].channel < customer.channels[i].channel) {
+            ordered = false
+            break
+        }
+        if ordered {
+            for i in customer.channels.indices {
+                out.append(Decision(customer: customer.id, channel: customer.channels[i].channel,
+                                    outcome: decide(event, customer.timeZone, customer.channels[i], now)))
+            }
+        } else {
+            for pref in customer.channels.sorted(by: { $0.channel < $1.channel }) {
+                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer.timeZone, pref, now)))
+            }
+        }
+    }
+
+    private mutating func decide(_ event: Event, _ timeZone: String, _ pref: borrowing ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
         guard pref.enabled else { return .skip(.channelDisabled) }
         guard pref.eventKinds.contains(event.kind) || subscribesToMoney(pref, event) else {
             return .skip(.kindNotSubscribed)
@@ -91,12 +106,12 @@ public struct NotificationRules: Sendable {
             if let expiry = m.expiresAt, expiry <= now { return .skip(.expired) }
         }
         guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
-        return .send(notBefore: deferral(now: now, quiet: quiet, zone: customer.timeZone))
+        return .send(notBefore: deferral(now: now, quiet: quiet, zone: timeZone))
     }
 
     /// A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
     /// who subscribed to plain `debit`/`credit`.
-    private func subscribesToMoney(_ pref: ChannelPreference, _ event: Event) -> Bool {
+    private func subscribesToMoney(_ pref: borrowing ChannelPreference, _ event: Event) -> Bool {
         guard case .transaction(let t) = event, t.kind != .debit, t.kind != .credit else { return false }
         return pref.eventKinds.contains(t.direction == .debit ? .debit : .credit)
     }

@@ -95,6 +95,12 @@ struct TemplateProgram: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Appends the rendering to `out`; `sections` is scratch space (left empty). The notifier's
+    /// hot path renders into reused buffers this way and never makes a `String` of the result.
+    func render(_ scope: borrowing RenderScope, memo: inout RenderMemo, into out: inout [UInt8], sections: inout [String]) {
+        render(nodes, scope, &out, &sections, &memo)
+    }
+
     private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout [UInt8], _ sections: inout [String],
                         _ memo: inout RenderMemo) {
         for node in nodes {
@@ -158,6 +164,9 @@ struct RenderMemo {
     private var known: UInt32 = 0
 
     init() {}
+
+    /// Forgets the values (for the next event or customer), keeping the storage.
+    mutating func reset() { known = 0 }
 
     mutating func value(_ slot: TemplateSlot, _ scope: borrowing RenderScope) -> String? {
         guard let index = slot.ordinal else { return scope.value(slot) }
