@@ -69,7 +69,8 @@ struct NotifierBench: AsyncParsableCommand {
 
             // 2. Events, durable, keyed by account; ids carry a per-account sequence for the order check.
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", ioThreads: ioThreads, logger: quietLogger()))
-            let service = NotifierService(log: log, directory: store.directory(), renderer: renderer,
+            let directory = store.directory()
+            let service = NotifierService(log: log, directory: directory, renderer: renderer,
                                           configuration: NotifierConfiguration(members: members, batchSize: batchSize,
                                                                                pollTimeout: .milliseconds(100)),
                                           logger: quietLogger())
@@ -154,6 +155,8 @@ struct NotifierBench: AsyncParsableCommand {
                 print(String(format: "  CPU %.2f s (%.0f%% of %d cores), %.1f µs per event", notifierCPU, 100 * notifierCPU / notifierSeconds / Double(ProcessInfo.processInfo.activeProcessorCount),
                              ProcessInfo.processInfo.activeProcessorCount, notifierCPU * 1e6 / Double(events)))
                 print("  members \(members), batch \(batchSize), customers \(customers) (import \(String(format: "%.1f", importSeconds)) s)")
+                let lookups = directory.statistics
+                print("  customer cache: \(lookups.hits) hits, \(lookups.misses) misses (read from SQLite)")
                 print("  skipped: " + stats.skipped.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", "))
                 print("  order: \(checked) jobs checked, \(violations) out of order; peak RSS \(String(format: "%.0f", figures.peakRSSMiB)) MiB")
             }

@@ -2,7 +2,8 @@ import ChaparModels
 import Foundation
 
 /// The parts one channel renders for one (template name, language), looked up once per batch.
-struct JobTemplate: Sendable {
+/// A class: handed out per job, it costs one retain instead of one per part.
+final class JobTemplate: Sendable {
     /// `text` (sms, im), `subject` (email), `title` (fax).
     let first: TemplateProgram?
     /// `text` (email), `body` (fax).

@@ -104,7 +104,7 @@ public struct MessageRenderer: Sendable {
         guard let offset = zones.offset(zone: customer.timeZone, at: instant) else {
             throw NotifierError(.render, "customer \(customer.id) has time zone '\(customer.timeZone)', which is not an IANA zone; correct it (e.g. Asia/Tehran) with `chapar customers`")
         }
-        return RenderScope(event: event, customer: customer, language: customer.language,
+        return RenderScope(event: event, customerName: customer.name, language: customer.language,
                            bankName: configuration.bankName[customer.language] ?? "",
                            kindNames: configuration.kindNames,
                            local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
@@ -236,7 +236,8 @@ enum TemplateSlot: Hashable, Sendable {
 /// Absent and empty values are nil, so `{{#x}}…{{/x}}` hides what the event does not have.
 struct RenderScope: MustacheParent {
     let event: Event
-    let customer: CustomerProfile
+    /// The customer's display name (all a render needs of the profile).
+    let customerName: String
     let language: Language
     let bankName: String
     let kindNames: [String: [Language: String]]
@@ -248,7 +249,7 @@ struct RenderScope: MustacheParent {
 
     func value(_ slot: TemplateSlot) -> String? {
         switch slot {
-        case .customerName: return nonEmpty(customer.name).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case .customerName: return nonEmpty(customerName).map { LocalFormatting.isolatedLatinRuns($0, language) }
         case .bankName: return nonEmpty(bankName)
         case .date: return LocalFormatting.date(daysSinceEpoch: local.day, language)
         case .dateNumeric: return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)
