@@ -161,6 +161,47 @@ public struct JobRecordWriter: Sendable {
     /// A writer with an empty buffer.
     public init() {}
 
+    /// Starts the record of the job for (`event`, `customer`, `channel`), deriving its ``JobID``
+    /// straight into the buffer (the same id as ``JobID/init(event:customer:channel:)``, without a
+    /// `String` for it).
+    public mutating func begin(event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                               address: String, language: Language) {
+        json.removeAll()
+        json.beginObject()
+        // The JobID hash input: "chapar-job-v1", then each field as a 2-byte big-endian length and its UTF-8 bytes.
+        let e = event.rawValue.utf8, c = customer.rawValue.utf8, ch = channel.rawValue.utf8
+        let digest = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 13 + 6 + e.count + c.count + ch.count) { input -> [UInt8] in
+            var i = 0
+            func add(_ bytes: some Collection<UInt8>, prefixed: Bool) {
+                if prefixed {
+                    input[i] = UInt8(truncatingIfNeeded: bytes.count >> 8)
+                    input[i + 1] = UInt8(truncatingIfNeeded: bytes.count)
+                    i += 2
+                }
+                for b in bytes {
+                    input[i] = b
+                    i += 1
+                }
+            }
+            add("chapar-job-v1".utf8, prefixed: false)
+            add(e, prefixed: true)
+            add(c, prefixed: true)
+            add(ch, prefixed: true)
+            return SHA256.hash(UnsafeBufferPointer(rebasing: input[0..<i]))
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { hex in
+            let digits: StaticString = "0123456789abcdef"
+            let h = digits.utf8Start
+            for k in 0..<16 {
+                hex[2 * k] = h[Int(digest[k] >> 4)]
+                hex[2 * k + 1] = h[Int(digest[k] & 0x0F)]
+            }
+            json.field("id", utf8: UnsafeBufferPointer(hex))
+        }
+        idRange = 7..<39
+        fields(event: event, customer: customer, channel: channel, priority: priority, kind: kind, address: address, language: language)
+    }
+
     /// Starts a job record: every field before the content, then opens the `content` object.
     public mutating func begin(id: JobID, event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
                                address: String, language: Language) {
@@ -169,6 +210,11 @@ public struct JobRecordWriter: Sendable {
         json.field("id", id.rawValue)
         // `{"id":"` is 7 bytes; a job id is 32 hex digits, which JSON never escapes.
         idRange = 7..<(7 + id.rawValue.utf8.count)
+        fields(event: event, customer: customer, channel: channel, priority: priority, kind: kind, address: address, language: language)
+    }
+
+    private mutating func fields(event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                                 address: String, language: Language) {
         json.field("event", event.rawValue)
         json.field("customer", customer.rawValue)
         json.field("channel", channel.rawValue)

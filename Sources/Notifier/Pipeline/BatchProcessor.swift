@@ -119,8 +119,8 @@ public struct BatchProcessor: Sendable {
                 outcome.skipped.append((job.id, Decision(customer: customer.id, channel: send.channel, outcome: .skip(.noTemplate))))
                 continue
             }
-            writer.begin(id: JobID(event: job.id, customer: customer.id, channel: send.channel), event: job.id, customer: customer.id,
-                         channel: send.channel, priority: job.priority, kind: job.kind, address: pref.address.value, language: customer.language)
+            writer.begin(event: job.id, customer: customer.id, channel: send.channel, priority: job.priority, kind: job.kind,
+                         address: pref.address.value, language: customer.language)
             renderer.writeContent(template, channel: send.channel, scope: values, &workspace, into: &writer.json)
             outcome.jobs.append(writer.finish(createdAt: job.createdAt, notBefore: send.notBefore, deadline: job.deadline, account: job.account,
                                               source: job.source, key: key),
@@ -203,6 +203,7 @@ public struct BatchProcessor: Sendable {
         var workspace = RenderWorkspace()
         var writer = JobRecordWriter()
         var sends: [(channel: Channel, notBefore: Timestamp?)] = []
+        let fast = self.fast  // bound once: a copy per customer was measurable
         for event in events {
             let customers: [CustomerProfile]
             let account: String?

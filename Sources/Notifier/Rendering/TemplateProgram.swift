@@ -174,13 +174,18 @@ struct TemplateProgram: Sendable {
         switch escaping {
         case .text: out.append(contentsOf: value.utf8)
         case .html: HTMLEscaping.append(value, to: &out)
-        case .markdown: out.append(contentsOf: MarkdownContentType.escape(value).utf8)
+        case .markdown: MarkdownContentType.append(value, to: &out)
         }
     }
 }
 
 enum HTMLEscaping {
     static func append(_ value: String, to out: inout [UInt8]) {
+        // Most values need no escaping: copy them whole.
+        guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            out.append(contentsOf: value.utf8)
+            return
+        }
         for b in value.utf8 {
             switch b {
             case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
