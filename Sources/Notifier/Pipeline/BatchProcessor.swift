@@ -73,14 +73,21 @@ public struct BatchProcessor: Sendable {
     private let renderer: any NotificationRendering
     /// The product renderer, when it is the one in use: jobs are then rendered straight into
     /// their record bytes. Any other renderer goes through ``RenderedContent``; the bytes are the same.
-    private let fast: MessageRenderer?
+    private let fast: FastRenderer?
+
+    /// A reference to the product renderer: handing it around per customer costs one retain, not a
+    /// copy of the renderer's fields.
+    private final class FastRenderer: Sendable {
+        let renderer: MessageRenderer
+        init(_ renderer: MessageRenderer) { self.renderer = renderer }
+    }
     private var rules = NotificationRules()
     private let logger: Logger
 
     public init(directory: any CustomerDirectory, renderer: any NotificationRendering, logger: Logger) {
         self.directory = directory
         self.renderer = renderer
-        self.fast = renderer as? MessageRenderer
+        self.fast = (renderer as? MessageRenderer).map(FastRenderer.init)
         self.logger = logger
     }
 
@@ -203,7 +210,6 @@ public struct BatchProcessor: Sendable {
         var workspace = RenderWorkspace()
         var writer = JobRecordWriter()
         var sends: [(channel: Channel, notBefore: Timestamp?)] = []
-        let fast = self.fast  // bound once: a copy per customer was measurable
         for event in events {
             let customers: [CustomerProfile]
             let account: String?
@@ -225,22 +231,25 @@ public struct BatchProcessor: Sendable {
             }
             let job = JobFields(event: event, id: event.id, priority: event.priority, kind: event.kind, account: account,
                                 deadline: { if case .message(let m) = event { m.expiresAt } else { nil } }(), source: event.source, createdAt: now)
-            for index in customers.indices {
-                decisions.removeAll(keepingCapacity: true)
-                rules.decide(event, customer: customers[index], now: now, into: &decisions)
-                sends.removeAll(keepingCapacity: true)
-                for decision in decisions {
-                    if case .send(let notBefore) = decision.outcome, let channel = decision.channel {
-                        sends.append((channel, notBefore))
-                    } else {
-                        outcome.skipped.append((event.id, decision))
+            // Profiles are borrowed from the array's storage: subscripting the array copies each one.
+            customers.withUnsafeBufferPointer { customers in
+                for index in customers.indices {
+                    decisions.removeAll(keepingCapacity: true)
+                    rules.decide(event, customer: customers[index], now: now, into: &decisions)
+                    sends.removeAll(keepingCapacity: true)
+                    for decision in decisions {
+                        if case .send(let notBefore) = decision.outcome, let channel = decision.channel {
+                            sends.append((channel, notBefore))
+                        } else {
+                            outcome.skipped.append((event.id, decision))
+                        }
                     }
-                }
-                guard !sends.isEmpty else { continue }
-                if let fast {
-                    writeJobs(job, customers[index], sends, fast, &workspace, &writer, &outcome)
-                } else {
-                    renderJobs(job, customers[index], sends, &writer, &outcome)
+                    guard !sends.isEmpty else { continue }
+                    if let fast {
+                        writeJobs(job, customers[index], sends, fast.renderer, &workspace, &writer, &outcome)
+                    } else {
+                        renderJobs(job, customers[index], sends, &writer, &outcome)
+                    }
                 }
             }
         }
