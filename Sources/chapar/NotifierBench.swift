@@ -19,7 +19,7 @@ struct NotifierBench: AsyncParsableCommand {
 
     @Option(help: "Customers in the store.") var customers: Int = 1_000_000
     @Option(help: "Transaction events to process.") var events: Int = 1_000_000
-    @Option(help: "Notifier members.") var members: Int = 2
+    @Option(help: "Notifier members (default 4, as `chapar notify run`).") var members: Int = 4
     @Option(help: "Records per batch.") var batchSize: Int = 2_000
     @Option(help: "Log I/O threads (parallel fsyncs of the lane partitions).") var ioThreads: Int = 2
     @Option(name: .long, help: ArgumentHelp("Template directory (env CHAPAR_TEMPLATES).", valueName: "DIR"))
