@@ -102,12 +102,24 @@ public struct JSONWriter: Sendable {
     }
 
     /// Keys are literals in our code: copied as they are (they never need escaping).
+    /// The separator, the quoted key and the colon go in with one append (a record has a dozen keys).
     private mutating func key(_ key: StaticString) {
-        separate()
-        bytes.append(0x22)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(0x22)
-        bytes.append(0x3A)
+        let n = key.utf8CodeUnitCount
+        let comma = commaBits & 1 != 0
+        commaBits |= 1
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n + 4) { buffer in
+            var i = 0
+            if comma {
+                buffer[0] = 0x2C
+                i = 1
+            }
+            buffer[i] = 0x22
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[(i + 1)...])
+                .copyMemory(from: UnsafeRawBufferPointer(start: key.utf8Start, count: n))
+            buffer[i + 1 + n] = 0x22
+            buffer[i + 2 + n] = 0x3A
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<(i + 3 + n)]))
+        }
     }
 
     private mutating func separate() {
