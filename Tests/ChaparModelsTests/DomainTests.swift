@@ -102,6 +102,21 @@ struct DomainTests {
         #expect(job.topic.rawValue.hasPrefix("notify.\(content.channel.rawValue)"))
     }
 
+    @Test("the job record's bytes are the documented format, field for field (docs/events.md)")
+    func jobRecordBytes() throws {
+        let e = try EventID("tx-1"), c = try CustomerID("C0000042")
+        let id = JobID(event: e, customer: c, channel: .email)
+        let job = DeliveryJob(id: id, event: e, customer: c, channel: .email, priority: .normal, kind: .debit, address: "a@example.com",
+                              language: .fa, content: .email(subject: "S \"q\"", text: "t\n2", html: "<p>t</p>"),
+                              createdAt: Timestamp(milliseconds: 5), notBefore: Timestamp(milliseconds: 9), account: "****0001",
+                              source: EntryLocation(file: "f.csv", line: 3, path: nil))
+        let record = JobCodec.record(job)
+        let expected = #"{"id":"\#(id.rawValue)","event":"tx-1","customer":"C0000042","channel":"email","priority":"normal","kind":"debit","address":"a@example.com","language":"fa","content":{"subject":"S \"q\"","text":"t\n2","html":"<p>t</p>"},"createdAt":5,"notBefore":9,"account":"****0001","source":{"file":"f.csv","line":3}}"#
+        #expect(String(decoding: record.value, as: UTF8.self) == expected)
+        #expect(record.key == Array("C0000042".utf8))
+        #expect(record.headers == [RecordHeader(JobCodec.idHeader, id.rawValue)])
+    }
+
     @Test("the record writer derives the job id in place: the same bytes as with JobID (seeded)")
     func writerDerivesJobID() throws {
         let seed: UInt64 = 0x10B1D

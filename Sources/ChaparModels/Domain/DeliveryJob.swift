@@ -217,11 +217,11 @@ public struct JobRecordWriter: Sendable {
                                  address: String, language: Language) {
         json.field("event", event.rawValue)
         json.field("customer", customer.rawValue)
-        json.field("channel", channel.rawValue)
-        json.field("priority", priority.rawValue)
+        json.member(encoded: Self.vocabulary.channel[Self.position(channel)])
+        json.member(encoded: Self.vocabulary.priority[Self.position(priority)])
         json.field("kind", kind.rawValue)
         json.field("address", address)
-        json.field("language", language.rawValue)
+        json.member(encoded: Self.vocabulary.language[language == .fa ? 0 : 1])
         json.beginObject("content")
     }
 
@@ -244,6 +244,36 @@ public struct JobRecordWriter: Sendable {
         case .im(let text, let format):
             json.field("text", text)
             json.field("format", format)
+        }
+    }
+
+    /// `"channel":"sms"` and the like, encoded once: the same bytes as `JSONWriter.field` writes.
+    private static let vocabulary = (
+        channel: [Channel.sms, .email, .fax, .im].map { encoded("channel", $0.rawValue) },
+        priority: [Priority.urgent, .normal, .bulk].map { encoded("priority", $0.rawValue) },
+        language: [Language.fa, .en].map { encoded("language", $0.rawValue) }
+    )
+
+    private static func encoded(_ key: StaticString, _ value: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 32)
+        w.field(key, value)
+        return w.bytes
+    }
+
+    private static func position(_ channel: Channel) -> Int {
+        switch channel {
+        case .sms: 0
+        case .email: 1
+        case .fax: 2
+        case .im: 3
+        }
+    }
+
+    private static func position(_ priority: Priority) -> Int {
+        switch priority {
+        case .urgent: 0
+        case .normal: 1
+        case .bulk: 2
         }
     }
 

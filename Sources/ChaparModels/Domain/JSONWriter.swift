@@ -65,6 +65,12 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// A member already encoded as `"key":value`: constant fragments that hot paths prepare once.
+    public mutating func member(encoded: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: encoded)
+    }
+
     /// A string field whose value is UTF-8 bytes (escaped like a `String` value).
     public mutating func field(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
         self.key(key)

@@ -76,6 +76,8 @@ public struct NotificationRules: Sendable {
             out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
             return
         }
+        // What the channel checks need of the event, read once (each accessor of `Event` copies its payload).
+        let facts = EventFacts(event)
         // Channels come from the store in channel order; sort only when they do not.
         var ordered = true
         for i in customer.channels.indices.dropFirst() where !(customer.channels[i - 1].channel < customer.channels[i].channel) {
@@ -85,35 +87,54 @@ public struct NotificationRules: Sendable {
         if ordered {
             for i in customer.channels.indices {
                 out.append(Decision(customer: customer.id, channel: customer.channels[i].channel,
-                                    outcome: decide(event, customer.timeZone, customer.channels[i], now)))
+                                    outcome: decide(facts, customer.timeZone, customer.channels[i], now)))
             }
         } else {
             for pref in customer.channels.sorted(by: { $0.channel < $1.channel }) {
-                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer.timeZone, pref, now)))
+                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(facts, customer.timeZone, pref, now)))
             }
         }
     }
 
-    private mutating func decide(_ event: Event, _ timeZone: String, _ pref: borrowing ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
-        guard pref.enabled else { return .skip(.channelDisabled) }
-        guard pref.eventKinds.contains(event.kind) || subscribesToMoney(pref, event) else {
-            return .skip(.kindNotSubscribed)
+    /// The parts of an event the per-channel rules look at.
+    private struct EventFacts {
+        var kind: EventKind
+        var priority: Priority
+        /// For a bank-defined transaction kind (`salary`), the direction kind it also counts as.
+        var moneyKind: EventKind?
+        /// Transactions: the amount, compared with the channel's minimum.
+        var amount: Money?
+        /// Messages: when they stop being worth sending.
+        var expiresAt: Timestamp?
+
+        init(_ event: Event) {
+            switch event {
+            case .transaction(let t):
+                kind = t.kind
+                moneyKind = t.kind != .debit && t.kind != .credit ? (t.direction == .debit ? .debit : .credit) : nil
+                amount = t.amount
+                expiresAt = nil
+            case .message(let m):
+                kind = m.kind
+                moneyKind = nil
+                amount = nil
+                expiresAt = m.expiresAt
+            }
+            priority = kind == .security ? .urgent : kind == .marketing ? .bulk : .normal
         }
-        switch event {
-        case .transaction(let t):
-            if let minimum = pref.minimumAmounts[t.amount.currency], t.amount.minorUnits < minimum { return .skip(.belowMinimum) }
-        case .message(let m):
-            if let expiry = m.expiresAt, expiry <= now { return .skip(.expired) }
-        }
-        guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
-        return .send(notBefore: deferral(now: now, quiet: quiet, zone: timeZone))
     }
 
-    /// A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
-    /// who subscribed to plain `debit`/`credit`.
-    private func subscribesToMoney(_ pref: borrowing ChannelPreference, _ event: Event) -> Bool {
-        guard case .transaction(let t) = event, t.kind != .debit, t.kind != .credit else { return false }
-        return pref.eventKinds.contains(t.direction == .debit ? .debit : .credit)
+    private mutating func decide(_ event: EventFacts, _ timeZone: String, _ pref: borrowing ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
+        guard pref.enabled else { return .skip(.channelDisabled) }
+        // A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
+        // who subscribed to plain `debit`/`credit`.
+        guard pref.eventKinds.contains(event.kind) || event.moneyKind.map({ pref.eventKinds.contains($0) }) == true else {
+            return .skip(.kindNotSubscribed)
+        }
+        if let amount = event.amount, let minimum = pref.minimumAmounts[amount.currency], amount.minorUnits < minimum { return .skip(.belowMinimum) }
+        if let expiry = event.expiresAt, expiry <= now { return .skip(.expired) }
+        guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
+        return .send(notBefore: deferral(now: now, quiet: quiet, zone: timeZone))
     }
 
     /// When quiet hours end, if `now` falls inside them in `zone`; nil when outside.
