@@ -104,9 +104,10 @@ public struct BatchProcessor: Sendable {
     }
 
     /// The product path: each channel's content is rendered into the record being written.
-    private func writeJobs(_ job: JobFields, _ customer: borrowing CustomerProfile, _ sends: [(channel: Channel, notBefore: Timestamp?)],
-                           _ renderer: MessageRenderer, _ workspace: inout RenderWorkspace, _ writer: inout JobRecordWriter,
-                           _ outcome: inout BatchOutcome) {
+    /// Static, like `renderJobs`: called per customer from inside `process`, a method would copy `self`.
+    private static func writeJobs(_ job: JobFields, _ customer: borrowing CustomerProfile, _ sends: [(channel: Channel, notBefore: Timestamp?)],
+                                  _ renderer: MessageRenderer, _ workspace: inout RenderWorkspace, _ writer: inout JobRecordWriter,
+                                  _ outcome: inout BatchOutcome, _ logger: Logger) {
         workspace.memo.reset()
         var scope: Result<RenderScope, NotifierError>?
         let key = Array(customer.id.rawValue.utf8)
@@ -119,7 +120,7 @@ public struct BatchProcessor: Sendable {
                 }
                 if case .failure(let error) = scope { throw error }
             } catch {
-                logRenderFailure(job.id, send.channel, error)
+                logRenderFailure(job.id, send.channel, error, logger)
                 template = nil
             }
             guard let template, case .success(let values) = scope, let pref = customer.preference(for: send.channel) else {
@@ -136,8 +137,9 @@ public struct BatchProcessor: Sendable {
     }
 
     /// Any other renderer: all of a customer's channels in one call, then each content encoded.
-    private func renderJobs(_ job: JobFields, _ customer: borrowing CustomerProfile, _ sends: [(channel: Channel, notBefore: Timestamp?)],
-                            _ writer: inout JobRecordWriter, _ outcome: inout BatchOutcome) {
+    private static func renderJobs(_ job: JobFields, _ customer: borrowing CustomerProfile, _ sends: [(channel: Channel, notBefore: Timestamp?)],
+                                   _ renderer: any NotificationRendering, _ writer: inout JobRecordWriter, _ outcome: inout BatchOutcome,
+                                   _ logger: Logger) {
         let customer = copy customer
         var contents: [RenderedContent?]
         do {
@@ -149,7 +151,7 @@ public struct BatchProcessor: Sendable {
                 do {
                     return try renderer.render(job.event, for: customer, channel: send.channel)
                 } catch {
-                    logRenderFailure(job.id, send.channel, error)
+                    logRenderFailure(job.id, send.channel, error, logger)
                     return nil
                 }
             }
@@ -169,7 +171,7 @@ public struct BatchProcessor: Sendable {
         }
     }
 
-    private func logRenderFailure(_ event: EventID, _ channel: Channel, _ error: any Error) {
+    private static func logRenderFailure(_ event: EventID, _ channel: Channel, _ error: any Error, _ logger: Logger) {
         logger.error("cannot render an event; the channel is skipped", metadata: [
             "chapar.event": "\(event)", "chapar.channel": "\(channel)", "chapar.problem": "\(error)",
         ])
@@ -210,6 +212,7 @@ public struct BatchProcessor: Sendable {
         var workspace = RenderWorkspace()
         var writer = JobRecordWriter()
         var sends: [(channel: Channel, notBefore: Timestamp?)] = []
+        let (fast, renderer, logger) = (self.fast, self.renderer, self.logger)
         for event in events {
             let customers: [CustomerProfile]
             let account: String?
@@ -246,9 +249,9 @@ public struct BatchProcessor: Sendable {
                     }
                     guard !sends.isEmpty else { continue }
                     if let fast {
-                        writeJobs(job, customers[index], sends, fast.renderer, &workspace, &writer, &outcome)
+                        Self.writeJobs(job, customers[index], sends, fast.renderer, &workspace, &writer, &outcome, logger)
                     } else {
-                        renderJobs(job, customers[index], sends, &writer, &outcome)
+                        Self.renderJobs(job, customers[index], sends, renderer, &writer, &outcome, logger)
                     }
                 }
             }
