@@ -109,31 +109,56 @@ public struct BatchProcessor: Sendable {
                                   _ renderer: MessageRenderer, _ workspace: inout RenderWorkspace, _ writer: inout JobRecordWriter,
                                   _ outcome: inout BatchOutcome, _ logger: Logger) {
         workspace.memo.reset()
-        var scope: Result<RenderScope, NotifierError>?
-        let key = Array(customer.id.rawValue.utf8)
+        // The templates first: a channel without one (or whose template cannot serve this event) is
+        // skipped. Then one scope for the customer, borrowed by every job (a copy per job showed).
+        workspace.templates.removeAll(keepingCapacity: true)
+        var any = false
         for send in sends {
-            var template: JobTemplate?
             do {
-                template = try renderer.jobTemplate(job.event, channel: send.channel, language: customer.language, &workspace)
-                if template != nil, scope == nil {
-                    do { scope = .success(try renderer.scope(job.event, for: customer)) } catch { scope = .failure(error) }
-                }
-                if case .failure(let error) = scope { throw error }
+                let template = try renderer.jobTemplate(job.event, channel: send.channel, language: customer.language, &workspace)
+                workspace.templates.append(template)
+                any = any || template != nil
             } catch {
                 logRenderFailure(job.id, send.channel, error, logger)
-                template = nil
+                workspace.templates.append(nil)
             }
-            guard let template, case .success(let values) = scope, let pref = customer.preference(for: send.channel) else {
-                outcome.skipped.append((job.id, Decision(customer: customer.id, channel: send.channel, outcome: .skip(.noTemplate))))
+        }
+        func skip(_ channel: Channel) {
+            outcome.skipped.append((job.id, Decision(customer: customer.id, channel: channel, outcome: .skip(.noTemplate))))
+        }
+        guard any else {
+            for send in sends { skip(send.channel) }
+            return
+        }
+        let scope: RenderScope
+        do {
+            scope = try renderer.scope(job.event, for: customer)
+        } catch {
+            for (i, send) in sends.enumerated() {
+                if workspace.templates[i] != nil { logRenderFailure(job.id, send.channel, error, logger) }
+                skip(send.channel)
+            }
+            return
+        }
+        let key = Array(customer.id.rawValue.utf8)
+        for (i, send) in sends.enumerated() {
+            guard let template = workspace.templates[i], let address = Self.address(customer, send.channel) else {
+                skip(send.channel)
                 continue
             }
             writer.begin(event: job.id, customer: customer.id, channel: send.channel, priority: job.priority, kind: job.kind,
-                         address: pref.address.value, language: customer.language)
-            renderer.writeContent(template, channel: send.channel, scope: values, &workspace, into: &writer.json)
+                         address: address, language: customer.language)
+            renderer.writeContent(template, channel: send.channel, scope: scope, &workspace, into: &writer.json)
             outcome.jobs.append(writer.finish(createdAt: job.createdAt, notBefore: send.notBefore, deadline: job.deadline, account: job.account,
                                               source: job.source, key: key),
                                 channel: send.channel, priority: job.priority)
         }
+    }
+
+    /// The customer's address on `channel` (without copying the whole preference).
+    private static func address(_ customer: borrowing CustomerProfile, _ channel: Channel) -> String? {
+        for i in customer.channels.indices where customer.channels[i].channel == channel { return customer.channels[i].address.value }
+        return nil
     }
 
     /// Any other renderer: all of a customer's channels in one call, then each content encoded.

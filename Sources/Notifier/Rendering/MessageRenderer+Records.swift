@@ -30,6 +30,8 @@ struct RenderWorkspace {
     var memo = RenderMemo()
     var scratch: [UInt8] = []
     var sections: [String] = []
+    /// The templates of the current customer's jobs, in `sends` order (reused storage).
+    var templates: [JobTemplate?] = []
     /// Resolved templates by (transaction or message, kind or template name, language): a batch
     /// sees a handful of kinds, so a short list compared by string beats hashing per job.
     private var resolved: [(isTransaction: Bool, name: String, language: Language, channels: [Resolution?])] = []
