@@ -61,7 +61,11 @@ struct PipelineRecordTests {
     @Test("every shipped template, both languages, every channel: the same bytes as encoding the rendered job")
     func shippedTemplates() async throws {
         let f = RenderingFixtures.self
-        let customers = [Self.allChannels(f.maryam, id: "c-fa-1"), Self.allChannels(f.sara, id: "c-en-1")]
+        // A second Persian customer in another zone: dates and times are shared between customers
+        // only when their local day or minute (and language) match.
+        var berlin = Self.allChannels(f.maryam, id: "c-fa-2")
+        berlin.timeZone = "Europe/Berlin"
+        let customers = [Self.allChannels(f.maryam, id: "c-fa-1"), Self.allChannels(f.sara, id: "c-en-1"), berlin]
         var events = [f.debit, f.credit, f.salary]
         for m in [f.otp, f.loginAlert, f.cardBlocked, f.birthday, f.campaign] {
             guard case .message(var d) = m else { continue }

@@ -1,3 +1,5 @@
+import ChaparModels
+
 /// A template part compiled for fast rendering.
 ///
 /// swift-mustache parses and validates every part at load time (its errors carry positions), but
@@ -213,6 +215,10 @@ extension String {
 struct RenderMemo {
     private var values: [String?] = []
     private var known: UInt32 = 0
+    /// `date`, `date_numeric` and `time` depend only on the local day or minute and the language,
+    /// which consecutive events mostly share: kept across ``reset()``, per slot and language, with
+    /// the day or minute they were made for.
+    private var calendar: [(key: Int, value: String?)] = Array(repeating: (Int.min, nil), count: 6)
 
     init() {}
 
@@ -223,7 +229,19 @@ struct RenderMemo {
         guard let index = slot.ordinal else { return scope.value(slot) }
         let bit = UInt32(1) << UInt32(index)
         if known & bit != 0 { return values[index] }
-        let v = scope.value(slot)
+        let v: String?
+        if (2...4).contains(index) {  // date, dateNumeric, time (see TemplateSlot.ordinal)
+            let entry = (index - 2) * 2 + (scope.language == .fa ? 0 : 1)
+            let key = index == 4 ? scope.local.minute : scope.local.day
+            if calendar[entry].key == key {
+                v = calendar[entry].value
+            } else {
+                v = scope.value(slot)
+                calendar[entry] = (key, v)
+            }
+        } else {
+            v = scope.value(slot)
+        }
         if values.isEmpty { values = Array(repeating: nil, count: TemplateSlot.ordinalCount) }
         values[index] = v
         known |= bit
