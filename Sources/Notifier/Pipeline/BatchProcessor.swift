@@ -105,7 +105,7 @@ public struct BatchProcessor: Sendable {
 
     /// The product path: each channel's content is rendered into the record being written.
     /// Static, like `renderJobs`: called per customer from inside `process`, a method would copy `self`.
-    private static func writeJobs(_ job: JobFields, _ customer: borrowing CustomerProfile, _ sends: [(channel: Channel, notBefore: Timestamp?)],
+    private static func writeJobs(_ job: JobFields, _ customer: UnsafePointer<CustomerProfile>, _ sends: [(channel: Channel, notBefore: Timestamp?)],
                                   _ renderer: MessageRenderer, _ workspace: inout RenderWorkspace, _ writer: inout JobRecordWriter,
                                   _ outcome: inout BatchOutcome, _ logger: Logger) {
         workspace.memo.reset()
@@ -115,7 +115,7 @@ public struct BatchProcessor: Sendable {
         var any = false
         for send in sends {
             do {
-                let template = try renderer.jobTemplate(job.event, channel: send.channel, language: customer.language, &workspace)
+                let template = try renderer.jobTemplate(job.event, channel: send.channel, language: customer.pointee.language, &workspace)
                 workspace.templates.append(template)
                 any = any || template != nil
             } catch {
@@ -124,7 +124,7 @@ public struct BatchProcessor: Sendable {
             }
         }
         func skip(_ channel: Channel) {
-            outcome.skipped.append((job.id, Decision(customer: customer.id, channel: channel, outcome: .skip(.noTemplate))))
+            outcome.skipped.append((job.id, Decision(customer: customer.pointee.id, channel: channel, outcome: .skip(.noTemplate))))
         }
         guard any else {
             for send in sends { skip(send.channel) }
@@ -132,7 +132,7 @@ public struct BatchProcessor: Sendable {
         }
         let scope: RenderScope
         do {
-            scope = try renderer.scope(job.event, for: customer)
+            scope = try renderer.scope(job.event, for: customer.pointee)
         } catch {
             for (i, send) in sends.enumerated() {
                 if workspace.templates[i] != nil { logRenderFailure(job.id, send.channel, error, logger) }
@@ -140,14 +140,14 @@ public struct BatchProcessor: Sendable {
             }
             return
         }
-        let key = Array(customer.id.rawValue.utf8)
+        let key = Array(customer.pointee.id.rawValue.utf8)
         for (i, send) in sends.enumerated() {
-            guard let template = workspace.templates[i], let address = Self.address(customer, send.channel) else {
+            guard let template = workspace.templates[i], let address = Self.address(customer.pointee.channels, send.channel) else {
                 skip(send.channel)
                 continue
             }
-            writer.begin(event: job.id, customer: customer.id, channel: send.channel, priority: job.priority, kind: job.kind,
-                         address: address, language: customer.language)
+            writer.begin(event: job.id, customer: customer.pointee.id, channel: send.channel, priority: job.priority, kind: job.kind,
+                         address: address, language: customer.pointee.language)
             renderer.writeContent(template, channel: send.channel, scope: scope, &workspace, into: &writer.json)
             outcome.jobs.append(writer.finish(createdAt: job.createdAt, notBefore: send.notBefore, deadline: job.deadline, account: job.account,
                                               source: job.source, key: key),
@@ -156,8 +156,8 @@ public struct BatchProcessor: Sendable {
     }
 
     /// The customer's address on `channel` (without copying the whole preference).
-    private static func address(_ customer: borrowing CustomerProfile, _ channel: Channel) -> String? {
-        for i in customer.channels.indices where customer.channels[i].channel == channel { return customer.channels[i].address.value }
+    private static func address(_ channels: [ChannelPreference], _ channel: Channel) -> String? {
+        for i in channels.indices where channels[i].channel == channel { return channels[i].address.value }
         return nil
     }
 
@@ -259,11 +259,12 @@ public struct BatchProcessor: Sendable {
             }
             let job = JobFields(event: event, id: event.id, priority: event.priority, kind: event.kind, account: account,
                                 deadline: { if case .message(let m) = event { m.expiresAt } else { nil } }(), source: event.source, createdAt: now)
-            // Profiles are borrowed from the array's storage: subscripting the array copies each one.
             customers.withUnsafeBufferPointer { customers in
                 for index in customers.indices {
                     decisions.removeAll(keepingCapacity: true)
-                    rules.decide(event, customer: customers[index], now: now, into: &decisions)
+                    // The profile stays in the holders' array: passing it by value copied it (measured).
+                    let profile = customers.baseAddress! + index  // index is within the non-empty buffer
+                    rules.decide(event, customerAt: profile, now: now, into: &decisions)
                     sends.removeAll(keepingCapacity: true)
                     for decision in decisions {
                         if case .send(let notBefore) = decision.outcome, let channel = decision.channel {
@@ -274,7 +275,7 @@ public struct BatchProcessor: Sendable {
                     }
                     guard !sends.isEmpty else { continue }
                     if let fast {
-                        Self.writeJobs(job, customers[index], sends, fast.renderer, &workspace, &writer, &outcome, logger)
+                        Self.writeJobs(job, profile, sends, fast.renderer, &workspace, &writer, &outcome, logger)
                     } else {
                         Self.renderJobs(job, customers[index], sends, renderer, &writer, &outcome, logger)
                     }

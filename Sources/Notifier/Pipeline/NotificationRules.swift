@@ -68,30 +68,38 @@ public struct NotificationRules: Sendable {
     /// Appends the decisions for one customer of `event` to `out`, in channel order (the pipeline
     /// reuses one array for every customer of a batch).
     public mutating func decide(_ event: Event, customer: borrowing CustomerProfile, now: Timestamp, into out: inout [Decision]) {
-        guard customer.active else {
-            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
+        withUnsafePointer(to: customer) { decide(event, customerAt: $0, now: now, into: &out) }
+    }
+
+    /// The same through a pointer into the holders' storage: the pipeline's per-customer calls
+    /// copied the whole profile when it was passed as a value.
+    mutating func decide(_ event: Event, customerAt profile: UnsafePointer<CustomerProfile>, now: Timestamp, into out: inout [Decision]) {
+        guard profile.pointee.active else {
+            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.inactiveCustomer)))
             return
         }
-        if customer.channels.isEmpty {
-            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
+        let channels = profile.pointee.channels
+        if channels.isEmpty {
+            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.noChannels)))
             return
         }
+        let id = profile.pointee.id, timeZone = profile.pointee.timeZone
         // What the channel checks need of the event, read once (each accessor of `Event` copies its payload).
         let facts = EventFacts(event)
         // Channels come from the store in channel order; sort only when they do not.
         var ordered = true
-        for i in customer.channels.indices.dropFirst() where !(customer.channels[i - 1].channel < customer.channels[i].channel) {
+        for i in channels.indices.dropFirst() where !(channels[i - 1].channel < channels[i].channel) {
             ordered = false
             break
         }
         if ordered {
-            for i in customer.channels.indices {
-                out.append(Decision(customer: customer.id, channel: customer.channels[i].channel,
-                                    outcome: decide(facts, customer.timeZone, customer.channels[i], now)))
+            for i in channels.indices {
+                out.append(Decision(customer: id, channel: channels[i].channel,
+                                    outcome: decide(facts, timeZone, channels[i], now)))
             }
         } else {
-            for pref in customer.channels.sorted(by: { $0.channel < $1.channel }) {
-                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(facts, customer.timeZone, pref, now)))
+            for pref in channels.sorted(by: { $0.channel < $1.channel }) {
+                out.append(Decision(customer: id, channel: pref.channel, outcome: decide(facts, timeZone, pref, now)))
             }
         }
     }
