@@ -95,12 +95,12 @@ public final class CachedCustomerDirectory: CustomerDirectory, Sendable {
             // instead of parsing it again.
             let byRaw = Dictionary(wanted.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
             for start in stride(from: 0, to: wanted.count, by: 500) {
-                let chunk = wanted[start..<min(start + 500, wanted.count)]
-                let rows = try Row.fetchCursor(db, sql: "SELECT account, customer_id FROM customer_account WHERE account IN (\(databaseQuestionMarks(count: chunk.count))) ORDER BY account, customer_id",
-                                               arguments: StatementArguments(chunk.map(\.rawValue)))
-                while let row = try rows.next() {
-                    guard let account = byRaw[row[0] as String] else { continue }
-                    holders[account, default: []].append(row[1])
+                let chunk = wanted[start..<min(start + 500, wanted.count)].map(\.rawValue)
+                let size = ProfileReader.listSize(chunk.count)
+                let query = try RawQuery(db, "SELECT account, customer_id FROM customer_account WHERE account IN (\(databaseQuestionMarks(count: size))) ORDER BY account, customer_id")
+                try query.run(chunk, paddedTo: size) { row in
+                    guard let account = byRaw[row.text(0)] else { return }
+                    holders[account, default: []].append(row.text(1))
                 }
             }
             let profiles = try ProfileReader.load(Set(holders.values.joined()), db)

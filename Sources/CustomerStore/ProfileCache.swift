@@ -11,9 +11,28 @@ import Synchronization
 /// shard, and ``put(_:_:generation:)`` drops values read under an older generation, so a reader
 /// that loaded a profile just before a change can never put the stale copy back.
 final class ProfileCache: Sendable {
-    enum Key: Hashable, Sendable {
-        case account(AccountID)
-        case customer(CustomerID)
+    /// An account or a customer id, with its hash computed once: it picks the shard and feeds the
+    /// shard's dictionary, and a probe that meets another key compares hashes before any text (the
+    /// texts are long IBANs that share their first dozen characters).
+    struct Key: Hashable, Sendable {
+        private let isAccount: Bool
+        private let text: String
+        let hash: Int
+
+        private init(isAccount: Bool, text: String) {
+            self.isAccount = isAccount
+            self.text = text
+            var hasher = Hasher()
+            hasher.combine(isAccount)
+            hasher.combine(text)
+            hash = hasher.finalize()
+        }
+
+        static func account(_ account: AccountID) -> Key { Key(isAccount: true, text: account.rawValue) }
+        static func customer(_ id: CustomerID) -> Key { Key(isAccount: false, text: id.rawValue) }
+
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.isAccount == b.isAccount && a.text == b.text }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     private struct Slot {
@@ -53,7 +72,7 @@ final class ProfileCache: Sendable {
     /// Hits and misses so far.
     var counts: (hits: Int, misses: Int) { (hitCount.load(ordering: .relaxed), missCount.load(ordering: .relaxed)) }
 
-    private func shard(_ key: Key) -> Int { key.hashValue & (ProfileCache.shardCount - 1) }
+    private func shard(_ key: Key) -> Int { Int(truncatingIfNeeded: UInt(bitPattern: key.hash) >> 7) & (ProfileCache.shardCount - 1) }
 
     /// The cached value, marking it recently used.
     func get(_ key: Key) -> [CustomerProfile]? {

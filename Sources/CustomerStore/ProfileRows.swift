@@ -143,49 +143,100 @@ enum ProfileReader {
     /// its last id, so each connection caches a handful of statements instead of one per size.
     private static let listSizes = [1, 4, 16, 64, 256, 500]
 
+    /// The prepared IN-list size for `count` values (at most 500).
+    static func listSize(_ count: Int) -> Int { listSizes.first { $0 >= count } ?? count }
+
     private static func loadChunk(_ ids: [String], _ db: Database, into result: inout [String: CustomerProfile]) throws {
         let size = listSizes.first { $0 >= ids.count } ?? ids.count
         let marks = databaseQuestionMarks(count: size)
-        let args = StatementArguments(ids + Array(repeating: ids[ids.count - 1], count: size - ids.count))
-        func cursor(_ sql: String) throws -> RowCursor {
-            try Row.fetchCursor(try db.cachedStatement(sql: sql), arguments: args)
+        // Rows are read with the SQLite C API on GRDB's cached statements: decoding through `Row`
+        // was most of the cost of a cold lookup (a million-customer store misses often).
+        func query(_ sql: String, _ row: (RawRow) throws -> Void) throws {
+            let query = try RawQuery(db, sql)
+            try query.run(ids, paddedTo: size, row)
         }
         do {
-            let rows = try cursor("SELECT id, name, language, time_zone, birthday, active FROM customer WHERE id IN (\(marks))")
-            while let row = try rows.next() {
-                let id: String = row[0]
-                let birthday: String? = row[4]
+            try query("SELECT id, name, language, time_zone, birthday, active FROM customer WHERE id IN (\(marks))") { row in
+                let id = row.text(0)
+                let birthday = row.optionalText(4)
                 result[id] = CustomerProfile(
-                    id: try CustomerID(id), name: row[1], language: try Language(parsing: row[2]), timeZone: row[3],
-                    birthday: try birthday.map { b throws(InvalidValue) in try CalendarDate(iso: b) }, active: (row[5] as Int64) != 0)
+                    id: try CustomerID(id), name: row.text(1), language: try Language(parsing: row.text(2)), timeZone: row.text(3),
+                    birthday: try birthday.map { b throws(InvalidValue) in try CalendarDate(iso: b) }, active: row.int(5) != 0)
             }
-            let accounts = try cursor("SELECT customer_id, account FROM customer_account WHERE customer_id IN (\(marks)) ORDER BY customer_id, position")
-            while let row = try accounts.next() {
-                let id: String = row[0]
-                result[id]?.accounts.append(try AccountID(row[1]))
+            try query("SELECT customer_id, account FROM customer_account WHERE customer_id IN (\(marks)) ORDER BY customer_id, position") { row in
+                result[row.text(0)]?.accounts.append(try AccountID(row.text(1)))
             }
             var minimums: [String: [CurrencyCode: Int64]] = [:]
-            let mins = try cursor("SELECT customer_id, channel, currency, minor_units FROM channel_minimum WHERE customer_id IN (\(marks))")
-            while let row = try mins.next() {
-                let key = (row[0] as String) + "\u{0}" + (row[1] as String)
-                minimums[key, default: [:]][try CurrencyCode(row[2])] = row[3]
+            try query("SELECT customer_id, channel, currency, minor_units FROM channel_minimum WHERE customer_id IN (\(marks))") { row in
+                minimums[row.text(0) + "\u{0}" + row.text(1), default: [:]][try CurrencyCode(row.text(2))] = row.int(3)
             }
-            let prefs = try cursor("SELECT customer_id, channel, address, enabled, event_kinds, quiet_start, quiet_end FROM channel_preference WHERE customer_id IN (\(marks)) ORDER BY customer_id")
-            while let row = try prefs.next() {
-                let id: String = row[0]
-                let channelText: String = row[1]
+            try query("SELECT customer_id, channel, address, enabled, event_kinds, quiet_start, quiet_end FROM channel_preference WHERE customer_id IN (\(marks)) ORDER BY customer_id") { row in
+                let id = row.text(0)
+                let channelText = row.text(1)
                 let channel = try Channel(parsing: channelText)
-                let start: Int?  = row[5], end: Int? = row[6]
                 var quiet: QuietHours?
-                if let start, let end { quiet = try QuietHours(start: try TimeOfDay(minutes: start), end: try TimeOfDay(minutes: end)) }
+                if !row.isNull(5), !row.isNull(6) {
+                    quiet = try QuietHours(start: try TimeOfDay(minutes: Int(row.int(5))), end: try TimeOfDay(minutes: Int(row.int(6))))
+                }
                 let pref = ChannelPreference(
-                    channel: channel, address: ContactAddress(stored: row[2], channel: channel), enabled: (row[3] as Int64) != 0,
-                    minimumAmounts: minimums[id + "\u{0}" + channelText] ?? [:], eventKinds: try ProfileCodec.eventKinds(row[4]), quietHours: quiet)
+                    channel: channel, address: ContactAddress(stored: row.text(2), channel: channel), enabled: row.int(3) != 0,
+                    minimumAmounts: minimums.isEmpty ? [:] : minimums[id + "\u{0}" + channelText] ?? [:],
+                    eventKinds: try ProfileCodec.eventKinds(row.optionalText(4)), quietHours: quiet)
                 result[id]?.channels.append(pref)
             }
         } catch let invalid as InvalidValue {
             throw CustomerStoreError(.storage, "the customer database holds a value that is no longer valid (\(invalid)); fix it with chapar customers set or re-import the customer")
         }
-        for id in ids where result[id] != nil { result[id]!.channels.sort { $0.channel < $1.channel } }
+        for id in ids {
+            guard let channels = result[id]?.channels, !zip(channels, channels.dropFirst()).allSatisfy({ $0.channel < $1.channel }) else { continue }
+            result[id]!.channels.sort { $0.channel < $1.channel }  // present: checked just above
+        }
     }
+}
+
+/// One of GRDB's cached statements driven through the SQLite C API: text parameters in, rows out.
+struct RawQuery {
+    private let statement: OpaquePointer
+    private let db: Database
+
+    init(_ db: Database, _ sql: String) throws {
+        self.db = db
+        statement = try db.cachedStatement(sql: sql).sqliteStatement
+    }
+
+    /// Binds `values` (repeating the last up to `size` parameters), steps through every row and resets.
+    func run(_ values: [String], paddedTo size: Int, _ row: (RawRow) throws -> Void) throws {
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for i in 0..<size {
+            sqlite3_bind_text(statement, Int32(i + 1), values[min(i, values.count - 1)], -1, sqliteTransient)
+        }
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            try row(RawRow(statement: statement))
+        }
+    }
+}
+
+/// The current row of a ``RawQuery``.
+struct RawRow {
+    let statement: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+    /// Text of a NOT NULL column (NULL reads as the empty string).
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column))), as: UTF8.self)
+    }
+
+    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 }

@@ -19,7 +19,7 @@ struct NotifierBench: AsyncParsableCommand {
 
     @Option(help: "Customers in the store.") var customers: Int = 1_000_000
     @Option(help: "Transaction events to process.") var events: Int = 1_000_000
-    @Option(help: "Notifier members.") var members: Int = 2
+    @Option(help: "Notifier members (default 4, as `chapar notify run`).") var members: Int = 4
     @Option(help: "Records per batch.") var batchSize: Int = 2_000
     @Option(help: "Log I/O threads (parallel fsyncs of the lane partitions).") var ioThreads: Int = 2
     @Option(name: .long, help: ArgumentHelp("Template directory (env CHAPAR_TEMPLATES).", valueName: "DIR"))
@@ -69,7 +69,8 @@ struct NotifierBench: AsyncParsableCommand {
 
             // 2. Events, durable, keyed by account; ids carry a per-account sequence for the order check.
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", ioThreads: ioThreads, logger: quietLogger()))
-            let service = NotifierService(log: log, directory: store.directory(), renderer: renderer,
+            let directory = store.directory()
+            let service = NotifierService(log: log, directory: directory, renderer: renderer,
                                           configuration: NotifierConfiguration(members: members, batchSize: batchSize,
                                                                                pollTimeout: .milliseconds(100)),
                                           logger: quietLogger())
@@ -111,6 +112,7 @@ struct NotifierBench: AsyncParsableCommand {
             }
             let notifierSeconds = (clock.now - started).seconds
             let notifierCPU = processCPUSeconds() - cpuBefore
+            progress("notifier: done in \(String(format: "%.1f", notifierSeconds)) s; checking the order of the jobs")
             runner.cancel()
             _ = await runner.result
             let stats = service.statistics
@@ -153,6 +155,8 @@ struct NotifierBench: AsyncParsableCommand {
                 print(String(format: "  CPU %.2f s (%.0f%% of %d cores), %.1f µs per event", notifierCPU, 100 * notifierCPU / notifierSeconds / Double(ProcessInfo.processInfo.activeProcessorCount),
                              ProcessInfo.processInfo.activeProcessorCount, notifierCPU * 1e6 / Double(events)))
                 print("  members \(members), batch \(batchSize), customers \(customers) (import \(String(format: "%.1f", importSeconds)) s)")
+                let lookups = directory.statistics
+                print("  customer cache: \(lookups.hits) hits, \(lookups.misses) misses (read from SQLite)")
                 print("  skipped: " + stats.skipped.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", "))
                 print("  order: \(checked) jobs checked, \(violations) out of order; peak RSS \(String(format: "%.0f", figures.peakRSSMiB)) MiB")
             }

@@ -36,7 +36,7 @@ struct NotifyCommand: AsyncParsableCommand {
         @OptionGroup var options: DataDirOptions
         @OptionGroup var templateOptions: TemplateOptions
         @Option(help: "Customer database (default DATA_DIR/customers.sqlite).") var database: String?
-        @Option(help: "Concurrent members in this process.") var members: Int = 2
+        @Option(help: "Concurrent members in this process (two per core keep the cores busy while others wait for fsyncs).") var members: Int = 4
         @Option(help: "Records per batch (per append and commit).") var batchSize: Int = 2_000
         @Option(help: "Exit once every event is processed and none arrived for this many seconds.") var untilIdle: Double?
 

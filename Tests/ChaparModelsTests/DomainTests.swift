@@ -101,6 +101,45 @@ struct DomainTests {
         #expect(try JobCodec.decode(JobCodec.record(job).value) == job)
         #expect(job.topic.rawValue.hasPrefix("notify.\(content.channel.rawValue)"))
     }
+
+    @Test("the job record's bytes are the documented format, field for field (docs/events.md)")
+    func jobRecordBytes() throws {
+        let e = try EventID("tx-1"), c = try CustomerID("C0000042")
+        let id = JobID(event: e, customer: c, channel: .email)
+        let job = DeliveryJob(id: id, event: e, customer: c, channel: .email, priority: .normal, kind: .debit, address: "a@example.com",
+                              language: .fa, content: .email(subject: "S \"q\"", text: "t\n2", html: "<p>t</p>"),
+                              createdAt: Timestamp(milliseconds: 5), notBefore: Timestamp(milliseconds: 9), account: "****0001",
+                              source: EntryLocation(file: "f.csv", line: 3, path: nil))
+        let record = JobCodec.record(job)
+        let expected = #"{"id":"\#(id.rawValue)","event":"tx-1","customer":"C0000042","channel":"email","priority":"normal","kind":"debit","address":"a@example.com","language":"fa","content":{"subject":"S \"q\"","text":"t\n2","html":"<p>t</p>"},"createdAt":5,"notBefore":9,"account":"****0001","source":{"file":"f.csv","line":3}}"#
+        #expect(String(decoding: record.value, as: UTF8.self) == expected)
+        #expect(record.key == Array("C0000042".utf8))
+        #expect(record.headers == [RecordHeader(JobCodec.idHeader, id.rawValue)])
+    }
+
+    @Test("the record writer derives the job id in place: the same bytes as with JobID (seeded)")
+    func writerDerivesJobID() throws {
+        let seed: UInt64 = 0x10B1D
+        print("writerDerivesJobID seed \(seed)")
+        var state = seed
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        let letters = Array("abcXYZ019-_.".utf8)
+        func word(_ max: Int) -> String { String(decoding: (0...Int(next() % UInt64(max))).map { _ in letters[Int(next() % 12)] }, as: UTF8.self) }
+        for _ in 0..<300 {
+            let e = try EventID(word(127)), c = try CustomerID(word(63))
+            let channel = Channel.allCases[Int(next() % 4)]
+            var derived = JobRecordWriter(), given = JobRecordWriter()
+            derived.begin(event: e, customer: c, channel: channel, priority: .urgent, kind: .security, address: "a@b.example", language: .en)
+            given.begin(id: JobID(event: e, customer: c, channel: channel), event: e, customer: c, channel: channel, priority: .urgent,
+                        kind: .security, address: "a@b.example", language: .en)
+            derived.content(.im(text: "x", format: "markdown"))
+            given.content(.im(text: "x", format: "markdown"))
+            let a = derived.finish(createdAt: Timestamp(milliseconds: 1), notBefore: nil, deadline: nil, account: nil, source: nil, key: Array(c.rawValue.utf8))
+            let b = given.finish(createdAt: Timestamp(milliseconds: 1), notBefore: nil, deadline: nil, account: nil, source: nil, key: Array(c.rawValue.utf8))
+            #expect(a.value == b.value && a.headers == b.headers, "\(e) \(c) \(channel)")
+            #expect(try JobCodec.decode(a.value).id == JobID(event: e, customer: c, channel: channel))
+        }
+    }
 }
 
 @Suite("JSON writer and reader")
@@ -152,6 +191,15 @@ struct JSONCodecTests {
         let json = #"{"type":"message","id":"m1","customer":"c1","kind":"security","template":"otp","createdAt":5,"future":{"a":[1,2.5e3,true,null]}}"#
         guard case .message(let m) = try EventCodec.decode(Array(json.utf8)) else { Issue.record("not a message"); return }
         #expect(m.id.rawValue == "m1" && m.createdAt.milliseconds == 5)
+    }
+
+    @Test("escaped keys still name their field; a key that only shares a length or prefix is unknown")
+    func escapedKeys() throws {
+        let json = #"{"type":"message","\u0069d":"m1","customer":"c1","kind":"security","templatf":"x","template":"otp","createdAt":5,"creat":1}"#
+        guard case .message(let m) = try EventCodec.decode(Array(json.utf8)) else { Issue.record("not a message"); return }
+        #expect(m.id.rawValue == "m1" && m.template == "otp" && m.createdAt.milliseconds == 5)
+        #expect(throws: InvalidValue.self) { try EventCodec.decode(Array(#"{"type":"message","\u0069d":"m1","customer":"c1"}"#.utf8)) }
+        #expect(throws: InvalidValue.self) { try EventCodec.decode(Array(#"{"type":"message","\u006"#.utf8)) }
     }
 
     private func read(_ json: String) throws(InvalidValue) -> String {

@@ -73,49 +73,12 @@ public enum JobCodec {
     public static let idHeader = "chapar.job"
 
     public static func record(_ job: DeliveryJob) -> ProducerRecord {
-        var w = JSONWriter(capacity: 512)
-        w.beginObject()
-        w.field("id", job.id.rawValue)
-        w.field("event", job.event.rawValue)
-        w.field("customer", job.customer.rawValue)
-        w.field("channel", job.channel.rawValue)
-        w.field("priority", job.priority.rawValue)
-        w.field("kind", job.kind.rawValue)
-        w.field("address", job.address)
-        w.field("language", job.language.rawValue)
-        w.beginObject("content")
-        switch job.content {
-        case .sms(let text, let encoding, let segments):
-            w.field("text", text)
-            w.field("encoding", encoding)
-            w.field("segments", segments)
-        case .email(let subject, let text, let html):
-            w.field("subject", subject)
-            w.field("text", text)
-            w.field("html", html)
-        case .fax(let title, let lines):
-            w.field("title", title)
-            w.beginArray("lines")
-            for l in lines { w.element(l) }
-            w.endArray()
-        case .im(let text, let format):
-            w.field("text", text)
-            w.field("format", format)
-        }
-        w.endObject()
-        w.field("createdAt", job.createdAt.milliseconds)
-        w.field("notBefore", job.notBefore?.milliseconds)
-        w.field("deadline", job.deadline?.milliseconds)
-        w.field("account", job.account)
-        if let s = job.source {
-            w.beginObject("source")
-            w.field("file", s.file)
-            w.field("line", s.line)
-            w.field("path", s.path)
-            w.endObject()
-        }
-        w.endObject()
-        return ProducerRecord(key: Array(job.customer.rawValue.utf8), value: w.bytes, headers: [RecordHeader(idHeader, job.id.rawValue)])
+        var writer = JobRecordWriter()
+        writer.begin(id: job.id, event: job.event, customer: job.customer, channel: job.channel, priority: job.priority,
+                     kind: job.kind, address: job.address, language: job.language)
+        writer.content(job.content)
+        return writer.finish(createdAt: job.createdAt, notBefore: job.notBefore, deadline: job.deadline, account: job.account,
+                             source: job.source, key: Array(job.customer.rawValue.utf8))
     }
 
     public static func decode(_ value: some Collection<UInt8>) throws(InvalidValue) -> DeliveryJob {
@@ -179,6 +142,161 @@ public enum JobCodec {
                            language: try Language(parsing: dto.language), content: content,
                            createdAt: Timestamp(milliseconds: createdAt), notBefore: dto.notBefore.map { Timestamp(milliseconds: $0) },
                            deadline: dto.deadline.map { Timestamp(milliseconds: $0) }, account: dto.account, source: dto.source)
+    }
+}
+
+/// Encodes job records without building a ``DeliveryJob`` first: the notifier's hot path writes each
+/// job's fields, including content rendered straight into bytes, into one reused buffer.
+///
+/// The bytes are exactly those of ``JobCodec/record(_:)`` (which is built on this writer): call
+/// ``begin(id:event:customer:channel:priority:kind:address:language:)``, write the channel's content
+/// fields into ``json`` (or call ``content(_:)``), then ``finish(createdAt:notBefore:deadline:account:source:key:)``.
+/// Abandoning a job half-way is fine: the next `begin` starts afresh.
+public struct JobRecordWriter: Sendable {
+    /// The record being written. Between `begin` and `finish` the `content` object is open: write
+    /// only the content's fields (in the order of ``content(_:)``) into it.
+    public var json = JSONWriter(capacity: 4096)
+    private var idRange = 0..<0
+
+    /// A writer with an empty buffer.
+    public init() {}
+
+    /// Starts the record of the job for (`event`, `customer`, `channel`), deriving its ``JobID``
+    /// straight into the buffer (the same id as ``JobID/init(event:customer:channel:)``, without a
+    /// `String` for it).
+    public mutating func begin(event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                               address: String, language: Language) {
+        json.removeAll()
+        json.beginObject()
+        // The JobID hash input: "chapar-job-v1", then each field as a 2-byte big-endian length and its UTF-8 bytes.
+        let e = event.rawValue.utf8, c = customer.rawValue.utf8, ch = channel.rawValue.utf8
+        let digest = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 13 + 6 + e.count + c.count + ch.count) { input -> [UInt8] in
+            var i = 0
+            func add(_ bytes: some Collection<UInt8>, prefixed: Bool) {
+                if prefixed {
+                    input[i] = UInt8(truncatingIfNeeded: bytes.count >> 8)
+                    input[i + 1] = UInt8(truncatingIfNeeded: bytes.count)
+                    i += 2
+                }
+                for b in bytes {
+                    input[i] = b
+                    i += 1
+                }
+            }
+            add("chapar-job-v1".utf8, prefixed: false)
+            add(e, prefixed: true)
+            add(c, prefixed: true)
+            add(ch, prefixed: true)
+            return SHA256.hash(UnsafeBufferPointer(rebasing: input[0..<i]))
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { hex in
+            let digits: StaticString = "0123456789abcdef"
+            let h = digits.utf8Start
+            for k in 0..<16 {
+                hex[2 * k] = h[Int(digest[k] >> 4)]
+                hex[2 * k + 1] = h[Int(digest[k] & 0x0F)]
+            }
+            json.field("id", utf8: UnsafeBufferPointer(hex))
+        }
+        idRange = 7..<39
+        fields(event: event, customer: customer, channel: channel, priority: priority, kind: kind, address: address, language: language)
+    }
+
+    /// Starts a job record: every field before the content, then opens the `content` object.
+    public mutating func begin(id: JobID, event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                               address: String, language: Language) {
+        json.removeAll()
+        json.beginObject()
+        json.field("id", id.rawValue)
+        // `{"id":"` is 7 bytes; a job id is 32 hex digits, which JSON never escapes.
+        idRange = 7..<(7 + id.rawValue.utf8.count)
+        fields(event: event, customer: customer, channel: channel, priority: priority, kind: kind, address: address, language: language)
+    }
+
+    private mutating func fields(event: EventID, customer: CustomerID, channel: Channel, priority: Priority, kind: EventKind,
+                                 address: String, language: Language) {
+        json.field("event", event.rawValue)
+        json.field("customer", customer.rawValue)
+        json.member(encoded: Self.vocabulary.channel[Self.position(channel)])
+        json.member(encoded: Self.vocabulary.priority[Self.position(priority)])
+        json.field("kind", kind.rawValue)
+        json.field("address", address)
+        json.member(encoded: Self.vocabulary.language[language == .fa ? 0 : 1])
+        json.beginObject("content")
+    }
+
+    /// Writes a rendered content's fields (the content object is already open).
+    public mutating func content(_ content: RenderedContent) {
+        switch content {
+        case .sms(let text, let encoding, let segments):
+            json.field("text", text)
+            json.field("encoding", encoding)
+            json.field("segments", segments)
+        case .email(let subject, let text, let html):
+            json.field("subject", subject)
+            json.field("text", text)
+            json.field("html", html)
+        case .fax(let title, let lines):
+            json.field("title", title)
+            json.beginArray("lines")
+            for l in lines { json.element(l) }
+            json.endArray()
+        case .im(let text, let format):
+            json.field("text", text)
+            json.field("format", format)
+        }
+    }
+
+    /// `"channel":"sms"` and the like, encoded once: the same bytes as `JSONWriter.field` writes.
+    private static let vocabulary = (
+        channel: [Channel.sms, .email, .fax, .im].map { encoded("channel", $0.rawValue) },
+        priority: [Priority.urgent, .normal, .bulk].map { encoded("priority", $0.rawValue) },
+        language: [Language.fa, .en].map { encoded("language", $0.rawValue) }
+    )
+
+    private static func encoded(_ key: StaticString, _ value: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 32)
+        w.field(key, value)
+        return w.bytes
+    }
+
+    private static func position(_ channel: Channel) -> Int {
+        switch channel {
+        case .sms: 0
+        case .email: 1
+        case .fax: 2
+        case .im: 3
+        }
+    }
+
+    private static func position(_ priority: Priority) -> Int {
+        switch priority {
+        case .urgent: 0
+        case .normal: 1
+        case .bulk: 2
+        }
+    }
+
+    /// Closes the content and the record, and returns it keyed by `key` (the customer id's UTF-8
+    /// bytes; pass the same array for every job of one customer to share it) with the id header.
+    public mutating func finish(createdAt: Timestamp, notBefore: Timestamp?, deadline: Timestamp?, account: String?,
+                                source: EntryLocation?, key: [UInt8]) -> ProducerRecord {
+        json.endObject()
+        json.field("createdAt", createdAt.milliseconds)
+        json.field("notBefore", notBefore?.milliseconds)
+        json.field("deadline", deadline?.milliseconds)
+        json.field("account", account)
+        if let s = source {
+            json.beginObject("source")
+            json.field("file", s.file)
+            json.field("line", s.line)
+            json.field("path", s.path)
+            json.endObject()
+        }
+        json.endObject()
+        let value = json.copyBytes()
+        let id = Array(value[idRange])
+        return ProducerRecord(key: key, value: value, headers: [RecordHeader(JobCodec.idHeader, id)])
     }
 }
 

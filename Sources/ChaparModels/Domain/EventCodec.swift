@@ -8,6 +8,12 @@ public enum EventCodec {
     public static let typeHeader = "chapar.type"
     private static let transactionTypeBytes = Array("transaction".utf8)
     private static let messageTypeBytes = Array("message".utf8)
+    /// The fields of both event types, by position (see `decode`).
+    private static let eventKeys = JSONKeys([
+        "type", "id", "account", "direction", "kind", "amount", "currency", "balance", "balanceCurrency", "bookedAt", "valueDate",
+        "description", "counterparty", "originChannel", "references", "customer", "template", "variables", "createdAt", "expiresAt",
+        "source",
+    ])
 
     /// The record to append for `event`.
     public static func record(_ event: Event) -> ProducerRecord {
@@ -69,30 +75,30 @@ public enum EventCodec {
     private static func decode(_ buffer: UnsafeBufferPointer<UInt8>) throws(InvalidValue) -> Event {
         var dto = EventDTO()
         var reader = JSONReader(buffer)
-        try reader.readObject { (r: inout JSONReader, key: String) throws(InvalidValue) in
+        try reader.readObject(keys: eventKeys) { (r: inout JSONReader, key: Int?) throws(InvalidValue) in
             if r.readNull() { return }
             switch key {
-            case "type": dto.type = try r.readString()
-            case "id": dto.id = try r.readString()
-            case "account": dto.account = try r.readString()
-            case "direction": dto.direction = try r.readString()
-            case "kind": dto.kind = try r.readString()
-            case "amount": dto.amount = try r.readInt()
-            case "currency": dto.currency = try r.readString()
-            case "balance": dto.balance = try r.readInt()
-            case "balanceCurrency": dto.balanceCurrency = try r.readString()
-            case "bookedAt": dto.bookedAt = try r.readInt()
-            case "valueDate": dto.valueDate = try r.readString()
-            case "description": dto.description = try r.readString()
-            case "counterparty": dto.counterparty = try r.readString()
-            case "originChannel": dto.originChannel = try r.readString()
-            case "references": dto.references = try r.readStringMap()
-            case "customer": dto.customer = try r.readString()
-            case "template": dto.template = try r.readString()
-            case "variables": dto.variables = try r.readStringMap()
-            case "createdAt": dto.createdAt = try r.readInt()
-            case "expiresAt": dto.expiresAt = try r.readInt()
-            case "source": dto.source = try readLocation(&r)
+            case 0: dto.type = try r.readString()
+            case 1: dto.id = try r.readString()
+            case 2: dto.account = try r.readString()
+            case 3: dto.direction = try r.readString()
+            case 4: dto.kind = try r.readString()
+            case 5: dto.amount = try r.readInt()
+            case 6: dto.currency = try r.readString()
+            case 7: dto.balance = try r.readInt()
+            case 8: dto.balanceCurrency = try r.readString()
+            case 9: dto.bookedAt = try r.readInt()
+            case 10: dto.valueDate = try r.readString()
+            case 11: dto.description = try r.readString()
+            case 12: dto.counterparty = try r.readString()
+            case 13: dto.originChannel = try r.readString()
+            case 14: dto.references = try r.readStringMap()
+            case 15: dto.customer = try r.readString()
+            case 16: dto.template = try r.readString()
+            case 17: dto.variables = try r.readStringMap()
+            case 18: dto.createdAt = try r.readInt()
+            case 19: dto.expiresAt = try r.readInt()
+            case 20: dto.source = try readLocation(&r)
             default: try r.skipValue()
             }
         }

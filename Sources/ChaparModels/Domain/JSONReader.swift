@@ -51,6 +51,46 @@ public struct JSONReader: ~Copyable {
         }
     }
 
+    /// Reads an object whose keys the caller knows in advance: `member` gets the key's position in
+    /// `keys`, or nil for any other key. No `String` is made per key (an escaped key is decoded and
+    /// then looked up, so `"\u0069d"` still means `id`).
+    public mutating func readObject(keys: JSONKeys, _ member: (inout JSONReader, Int?) throws(InvalidValue) -> Void) throws(InvalidValue) {
+        try expect(0x7B)
+        skipSpace()
+        if index < bytes.count, bytes[index] == 0x7D { index += 1; return }
+        while true {
+            let key = try readKey(keys)
+            try expect(0x3A)
+            try member(&self, key)
+            skipSpace()
+            guard index < bytes.count else { throw fail("unterminated object") }
+            if bytes[index] == 0x2C { index += 1; continue }
+            if bytes[index] == 0x7D { index += 1; return }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    private mutating func readKey(_ keys: JSONKeys) throws(InvalidValue) -> Int? {
+        try expect(0x22)
+        let start = index
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == 0x22 {
+                let key = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                return keys.position(of: key)
+            }
+            if b == 0x5C {
+                index = start - 1  // back to the opening quote: read it the long way
+                var decoded = try readString()
+                return decoded.withUTF8 { keys.position(of: $0) }
+            }
+            if b < 0x20 { throw fail("control character in a string") }
+            index += 1
+        }
+        throw fail("unterminated string")
+    }
+
     /// Reads an array, calling `element` for each value; `element` must consume it.
     public mutating func readArray(_ element: (inout JSONReader) throws(InvalidValue) -> Void) throws(InvalidValue) {
         try expect(0x5B)
@@ -205,5 +245,21 @@ public struct JSONReader: ~Copyable {
     public mutating func end() throws(InvalidValue) {
         skipSpace()
         if index != bytes.count { throw fail("trailing characters") }
+    }
+}
+
+/// The keys a decoder expects, for ``JSONReader/readObject(keys:_:)``: matched as bytes, by
+/// length first, so reading a record's keys costs no allocation and no `String` comparison.
+public struct JSONKeys: Sendable {
+    private let keys: [[UInt8]]
+
+    /// Keys in the order their positions will be reported.
+    public init(_ keys: [String]) { self.keys = keys.map { Array($0.utf8) } }
+
+    func position(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        for i in keys.indices where keys[i].count == key.count {
+            if keys[i].withUnsafeBufferPointer({ $0.elementsEqual(key) }) { return i }
+        }
+        return nil
     }
 }

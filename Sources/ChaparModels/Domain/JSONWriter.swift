@@ -7,6 +7,18 @@ public struct JSONWriter: Sendable {
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the buffer, keeping its capacity, so one writer can encode many records.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        commaBits = 0
+    }
+
+    /// The bytes written since `start` (a value of ``count`` read earlier), as a new exact-size array.
+    public func copyBytes(from start: Int = 0) -> [UInt8] { Array(bytes[start...]) }
+
+    /// Bytes written so far.
+    public var count: Int { bytes.count }
+
     public mutating func beginObject() {
         separate()
         open(0x7B)
@@ -53,10 +65,28 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// A member already encoded as `"key":value`: constant fragments that hot paths prepare once.
+    public mutating func member(encoded: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: encoded)
+    }
+
+    /// A string field whose value is UTF-8 bytes (escaped like a `String` value).
+    public mutating func field(_ key: StaticString, utf8 value: UnsafeBufferPointer<UInt8>) {
+        self.key(key)
+        appendString(utf8: value)
+    }
+
     /// An array element that is a string.
     public mutating func element(_ value: String) {
         separate()
         appendString(value)
+    }
+
+    /// An array element that is a string given as UTF-8 bytes.
+    public mutating func element(utf8 value: UnsafeBufferPointer<UInt8>) {
+        separate()
+        appendString(utf8: value)
     }
 
     private mutating func open(_ byte: UInt8) {
@@ -78,12 +108,24 @@ public struct JSONWriter: Sendable {
     }
 
     /// Keys are literals in our code: copied as they are (they never need escaping).
+    /// The separator, the quoted key and the colon go in with one append (a record has a dozen keys).
     private mutating func key(_ key: StaticString) {
-        separate()
-        bytes.append(0x22)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(0x22)
-        bytes.append(0x3A)
+        let n = key.utf8CodeUnitCount
+        let comma = commaBits & 1 != 0
+        commaBits |= 1
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n + 4) { buffer in
+            var i = 0
+            if comma {
+                buffer[0] = 0x2C
+                i = 1
+            }
+            buffer[i] = 0x22
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[(i + 1)...])
+                .copyMemory(from: UnsafeRawBufferPointer(start: key.utf8Start, count: n))
+            buffer[i + 1 + n] = 0x22
+            buffer[i + 2 + n] = 0x3A
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<(i + 3 + n)]))
+        }
     }
 
     private mutating func separate() {
@@ -110,9 +152,13 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func appendString(_ s: String) {
-        bytes.append(0x22)
         var copy = s
-        copy.withUTF8 { utf8 in
+        copy.withUTF8 { appendString(utf8: $0) }
+    }
+
+    private mutating func appendString(utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(0x22)
+        do {
             var runStart = 0
             var i = 0
             let n = utf8.count

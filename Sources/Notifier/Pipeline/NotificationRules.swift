@@ -61,44 +61,88 @@ public struct NotificationRules: Sendable {
             }
         }
         var out: [Decision] = []
-        for customer in customers {
-            guard customer.active else {
-                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
-                continue
-            }
-            if customer.channels.isEmpty {
-                out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
-                continue
-            }
-            // Channels come from the store in channel order; sort only when they do not.
-            let ordered = zip(customer.channels, customer.channels.dropFirst()).allSatisfy { $0.channel < $1.channel }
-            for pref in ordered ? customer.channels : customer.channels.sorted(by: { $0.channel < $1.channel }) {
-                out.append(Decision(customer: customer.id, channel: pref.channel, outcome: decide(event, customer, pref, now)))
-            }
-        }
+        for customer in customers { decide(event, customer: customer, now: now, into: &out) }
         return out
     }
 
-    private mutating func decide(_ event: Event, _ customer: CustomerProfile, _ pref: ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
-        guard pref.enabled else { return .skip(.channelDisabled) }
-        guard pref.eventKinds.contains(event.kind) || subscribesToMoney(pref, event) else {
-            return .skip(.kindNotSubscribed)
-        }
-        switch event {
-        case .transaction(let t):
-            if let minimum = pref.minimumAmounts[t.amount.currency], t.amount.minorUnits < minimum { return .skip(.belowMinimum) }
-        case .message(let m):
-            if let expiry = m.expiresAt, expiry <= now { return .skip(.expired) }
-        }
-        guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
-        return .send(notBefore: deferral(now: now, quiet: quiet, zone: customer.timeZone))
+    /// Appends the decisions for one customer of `event` to `out`, in channel order (the pipeline
+    /// reuses one array for every customer of a batch).
+    public mutating func decide(_ event: Event, customer: borrowing CustomerProfile, now: Timestamp, into out: inout [Decision]) {
+        withUnsafePointer(to: customer) { decide(event, customerAt: $0, now: now, into: &out) }
     }
 
-    /// A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
-    /// who subscribed to plain `debit`/`credit`.
-    private func subscribesToMoney(_ pref: ChannelPreference, _ event: Event) -> Bool {
-        guard case .transaction(let t) = event, t.kind != .debit, t.kind != .credit else { return false }
-        return pref.eventKinds.contains(t.direction == .debit ? .debit : .credit)
+    /// The same through a pointer into the holders' storage: the pipeline's per-customer calls
+    /// copied the whole profile when it was passed as a value.
+    mutating func decide(_ event: Event, customerAt profile: UnsafePointer<CustomerProfile>, now: Timestamp, into out: inout [Decision]) {
+        guard profile.pointee.active else {
+            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.inactiveCustomer)))
+            return
+        }
+        let channels = profile.pointee.channels
+        if channels.isEmpty {
+            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.noChannels)))
+            return
+        }
+        let id = profile.pointee.id, timeZone = profile.pointee.timeZone
+        // What the channel checks need of the event, read once (each accessor of `Event` copies its payload).
+        let facts = EventFacts(event)
+        // Channels come from the store in channel order; sort only when they do not.
+        var ordered = true
+        for i in channels.indices.dropFirst() where !(channels[i - 1].channel < channels[i].channel) {
+            ordered = false
+            break
+        }
+        if ordered {
+            for i in channels.indices {
+                out.append(Decision(customer: id, channel: channels[i].channel,
+                                    outcome: decide(facts, timeZone, channels[i], now)))
+            }
+        } else {
+            for pref in channels.sorted(by: { $0.channel < $1.channel }) {
+                out.append(Decision(customer: id, channel: pref.channel, outcome: decide(facts, timeZone, pref, now)))
+            }
+        }
+    }
+
+    /// The parts of an event the per-channel rules look at.
+    private struct EventFacts {
+        var kind: EventKind
+        var priority: Priority
+        /// For a bank-defined transaction kind (`salary`), the direction kind it also counts as.
+        var moneyKind: EventKind?
+        /// Transactions: the amount, compared with the channel's minimum.
+        var amount: Money?
+        /// Messages: when they stop being worth sending.
+        var expiresAt: Timestamp?
+
+        init(_ event: Event) {
+            switch event {
+            case .transaction(let t):
+                kind = t.kind
+                moneyKind = t.kind != .debit && t.kind != .credit ? (t.direction == .debit ? .debit : .credit) : nil
+                amount = t.amount
+                expiresAt = nil
+            case .message(let m):
+                kind = m.kind
+                moneyKind = nil
+                amount = nil
+                expiresAt = m.expiresAt
+            }
+            priority = kind == .security ? .urgent : kind == .marketing ? .bulk : .normal
+        }
+    }
+
+    private mutating func decide(_ event: EventFacts, _ timeZone: String, _ pref: borrowing ChannelPreference, _ now: Timestamp) -> Decision.Outcome {
+        guard pref.enabled else { return .skip(.channelDisabled) }
+        // A bank-defined transaction kind (`salary`, `fee`) counts as its direction for customers
+        // who subscribed to plain `debit`/`credit`.
+        guard pref.eventKinds.contains(event.kind) || event.moneyKind.map({ pref.eventKinds.contains($0) }) == true else {
+            return .skip(.kindNotSubscribed)
+        }
+        if let amount = event.amount, let minimum = pref.minimumAmounts[amount.currency], amount.minorUnits < minimum { return .skip(.belowMinimum) }
+        if let expiry = event.expiresAt, expiry <= now { return .skip(.expired) }
+        guard event.priority != .urgent, let quiet = pref.quietHours else { return .send(notBefore: nil) }
+        return .send(notBefore: deferral(now: now, quiet: quiet, zone: timeZone))
     }
 
     /// When quiet hours end, if `now` falls inside them in `zone`; nil when outside.

@@ -7,7 +7,9 @@ import Glibc
 public struct NotifierConfiguration: Sendable {
     /// The consumer group; members share its partitions. Default `notifier`.
     public var group: GroupID
-    /// Members (concurrent consumers) in this process. Default 2, one per core here.
+    /// Members (concurrent consumers) in this process. Default 4, two per core here: while one
+    /// waits for its jobs to be durable and its offsets committed, another computes (with one per
+    /// core a core idles during every fsync; measured in `docs/notifier.md`).
     public var members: Int
     /// Event topics to consume. Default `transactions` and `messages`.
     public var topics: [TopicName]
@@ -27,7 +29,7 @@ public struct NotifierConfiguration: Sendable {
     /// The clock for quiet hours, expiry and `createdAt`. Default: the system clock.
     public var now: @Sendable () -> Timestamp
 
-    public init(group: GroupID = "notifier", members: Int = 2, topics: [TopicName] = [Topics.transactions, Topics.messages],
+    public init(group: GroupID = "notifier", members: Int = 4, topics: [TopicName] = [Topics.transactions, Topics.messages],
                 batchSize: Int = 2_000, pollTimeout: Duration = .seconds(1), jobTopicPartitions: Int = 4,
                 startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1), sessionTimeout: Duration = .seconds(30),
                 now: @escaping @Sendable () -> Timestamp = NotifierConfiguration.systemNow) {

@@ -140,12 +140,15 @@ public final class NotifierService: Sendable {
 
     /// Appends jobs lane by lane, lanes concurrently so their fsyncs overlap. Order within a lane
     /// (and so per customer and channel) is event order.
-    func appendJobs(_ jobs: [DeliveryJob]) async throws {
-        guard !jobs.isEmpty else { return }
-        var byTopic: [TopicName: [ProducerRecord]] = [:]
-        for i in jobs.indices { byTopic[jobs[i].topic, default: []].append(JobCodec.record(jobs[i])) }
+    func appendJobs(_ jobs: JobRecords) async throws {
+        guard jobs.count > 0 else { return }
+        let lanes = jobs.byTopic
+        if lanes.count == 1 {
+            _ = try await log.append(lanes[0].records, to: lanes[0].topic)
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (topic, records) in byTopic {
+            for (topic, records) in lanes {
                 group.addTask { _ = try await self.log.append(records, to: topic) }
             }
             try await group.waitForAll()
@@ -167,7 +170,9 @@ public final class NotifierService: Sendable {
             s.batches += 1
             s.events += outcome.events
             s.invalidRecords += outcome.invalid.count
-            for i in outcome.jobs.indices { s.jobs[outcome.jobs[i].channel, default: 0] += 1 }
+            for channel in Channel.allCases where outcome.jobs.count(for: channel) > 0 {
+                s.jobs[channel, default: 0] += outcome.jobs.count(for: channel)
+            }
             for (_, decision) in outcome.skipped {
                 if case .skip(let reason) = decision.outcome { s.skipped[reason, default: 0] += 1 }
             }

@@ -8,19 +8,39 @@ import Mustache
 struct MarkdownContentType: MustacheContentType {
     static let name = "CHAPAR_MARKDOWN"
 
-    private static let special: Set<UInt8> = Set("\\`*_[]()~>#+-=|{}.!<".utf8)
+    /// The special characters as a bit mask over ASCII (two words: 0-63 and 64-127).
+    private static let special: (low: UInt64, high: UInt64) = {
+        var mask: (low: UInt64, high: UInt64) = (0, 0)
+        for b in "\\`*_[]()~>#+-=|{}.!<".utf8 {
+            if b < 64 { mask.low |= 1 << UInt64(b) } else { mask.high |= 1 << UInt64(b - 64) }
+        }
+        return mask
+    }()
+
+    static func isSpecial(_ b: UInt8) -> Bool { isSpecial(b, special) }
+
+    @inline(__always)
+    private static func isSpecial(_ b: UInt8, _ mask: (low: UInt64, high: UInt64)) -> Bool {
+        b < 64 ? mask.low & (1 << UInt64(b)) != 0 : (b < 128 && mask.high & (1 << UInt64(b - 64)) != 0)
+    }
 
     func escapeText(_ text: String) -> String { Self.escape(text) }
 
     static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { special.contains($0) }) else { return text }
+        guard text.utf8.contains(where: isSpecial) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 8)
+        append(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` escaped to `out` (the renderer's byte buffer).
+    static func append(_ text: String, to out: inout [UInt8]) {
+        let mask = special
         for b in text.utf8 {
-            if special.contains(b) { out.append(0x5C) }
+            if isSpecial(b, mask) { out.append(0x5C) }
             out.append(b)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static let registration: Void = {

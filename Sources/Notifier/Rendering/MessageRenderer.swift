@@ -21,7 +21,7 @@ public struct MessageRenderer: Sendable {
     /// SMS limit, bank names, IM format.
     public let configuration: RenderConfiguration
     private let zones: ZoneOffsets
-    private let maxSegments: Int
+    let maxSegments: Int
 
     /// A renderer over `catalog`. An out-of-range SMS limit is clamped to 1…255 here; call
     /// ``RenderConfiguration/validate()`` where configuration is read to report it instead.
@@ -95,7 +95,7 @@ public struct MessageRenderer: Sendable {
         return out
     }
 
-    private func makeScope(_ event: Event, _ customer: CustomerProfile) throws(NotifierError) -> RenderScope {
+    func makeScope(_ event: Event, _ customer: CustomerProfile) throws(NotifierError) -> RenderScope {
         let instant: Timestamp
         switch event {
         case .transaction(let t): instant = t.bookedAt
@@ -104,7 +104,7 @@ public struct MessageRenderer: Sendable {
         guard let offset = zones.offset(zone: customer.timeZone, at: instant) else {
             throw NotifierError(.render, "customer \(customer.id) has time zone '\(customer.timeZone)', which is not an IANA zone; correct it (e.g. Asia/Tehran) with `chapar customers`")
         }
-        return RenderScope(event: event, customer: customer, language: customer.language,
+        return RenderScope(event: event, customerName: customer.name, language: customer.language,
                            bankName: configuration.bankName[customer.language] ?? "",
                            kindNames: configuration.kindNames,
                            local: LocalFormatting.localDayAndMinute(instant, offsetSeconds: offset),
@@ -112,10 +112,13 @@ public struct MessageRenderer: Sendable {
     }
 
     private func checkVariables(_ event: Event, _ template: CompiledTemplate) throws(NotifierError) {
-        if case .message(let m) = event {
-            for variable in template.requiredMessageVariables where (m.variables[variable] ?? "").isEmpty {
-                throw NotifierError(.render, "message \(m.id) has no variable '\(variable)', which \(template.path) uses; add it to the message's variables or guard it with {{#\(variable)}}…{{/\(variable)}}")
-            }
+        try checkVariables(event, template.requiredMessageVariables, template.path)
+    }
+
+    func checkVariables(_ event: Event, _ required: [String], _ path: String) throws(NotifierError) {
+        guard !required.isEmpty, case .message(let m) = event else { return }
+        for variable in required where (m.variables[variable] ?? "").isEmpty {
+            throw NotifierError(.render, "message \(m.id) has no variable '\(variable)', which \(path) uses; add it to the message's variables or guard it with {{#\(variable)}}…{{/\(variable)}}")
         }
     }
 
@@ -136,9 +139,7 @@ public struct MessageRenderer: Sendable {
             content = .sms(text: result.text, encoding: result.encoding.name, segments: result.encoding.segments)
         case .email:
             var subject = part("subject")
-            if subject.utf8.contains(0x0A) {  // a subject is one line: join the template's lines
-                subject = subject.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            }
+            if subject.utf8.contains(0x0A) { subject = Self.oneLine(subject) }
             content = .email(subject: subject, text: part("text"), html: part("html"))
         case .fax:
             var lines = part("body").split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
@@ -148,6 +149,11 @@ public struct MessageRenderer: Sendable {
             content = .im(text: part("text"), format: configuration.imFormat)
         }
         return RenderOutcome(content: content, template: template.path, notes: notes)
+    }
+
+    /// A subject is one line: joins the template's lines with single spaces.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 
     /// Drops leading blank lines and trailing ASCII whitespace (files end with a newline; parts
@@ -230,7 +236,8 @@ enum TemplateSlot: Hashable, Sendable {
 /// Absent and empty values are nil, so `{{#x}}…{{/x}}` hides what the event does not have.
 struct RenderScope: MustacheParent {
     let event: Event
-    let customer: CustomerProfile
+    /// The customer's display name (all a render needs of the profile).
+    let customerName: String
     let language: Language
     let bankName: String
     let kindNames: [String: [Language: String]]
@@ -242,7 +249,7 @@ struct RenderScope: MustacheParent {
 
     func value(_ slot: TemplateSlot) -> String? {
         switch slot {
-        case .customerName: return nonEmpty(customer.name).map { LocalFormatting.isolatedLatinRuns($0, language) }
+        case .customerName: return nonEmpty(customerName).map { LocalFormatting.isolatedLatinRuns($0, language) }
         case .bankName: return nonEmpty(bankName)
         case .date: return LocalFormatting.date(daysSinceEpoch: local.day, language)
         case .dateNumeric: return LocalFormatting.numericDate(daysSinceEpoch: local.day, language)

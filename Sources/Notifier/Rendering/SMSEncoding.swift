@@ -38,6 +38,49 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same measure over UTF-8 bytes (the notifier renders into bytes). `utf8` must be valid
+    /// UTF-8, as every `String`'s bytes are; a truncated last sequence is ignored rather than read past.
+    init(measuringUTF8 utf8: UnsafeBufferPointer<UInt8>) {
+        var gsm = Packer(perPart: 153), ucs = Packer(perPart: 67)
+        var isGSM = true
+        var i = 0
+        let n = utf8.count
+        while i < n {
+            let b = UInt32(utf8[i])
+            let v: UInt32
+            if b < 0x80 {
+                v = b
+                i += 1
+            } else if b < 0xE0 {
+                guard i + 1 < n else { break }
+                v = (b & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F)
+                i += 2
+            } else if b < 0xF0 {
+                guard i + 2 < n else { break }
+                v = (b & 0x0F) << 12 | UInt32(utf8[i + 1] & 0x3F) << 6 | UInt32(utf8[i + 2] & 0x3F)
+                i += 3
+            } else {
+                guard i + 3 < n else { break }
+                v = (b & 0x07) << 18 | UInt32(utf8[i + 1] & 0x3F) << 12 | UInt32(utf8[i + 2] & 0x3F) << 6 | UInt32(utf8[i + 3] & 0x3F)
+                i += 4
+            }
+            if isGSM {
+                let septets = Self.septets(v)
+                if septets == 0 { isGSM = false } else { gsm.add(septets) }
+            }
+            ucs.add(v > 0xFFFF ? 2 : 1)
+        }
+        if isGSM {
+            name = "gsm7"
+            units = gsm.total
+            segments = gsm.total <= 160 ? 1 : gsm.parts
+        } else {
+            name = "ucs2"
+            units = ucs.total
+            segments = ucs.total <= 70 ? 1 : ucs.parts
+        }
+    }
+
     /// Counts concatenated-SMS parts without splitting a character across two.
     private struct Packer {
         let perPart: Int

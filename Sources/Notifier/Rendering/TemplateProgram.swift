@@ -1,3 +1,5 @@
+import ChaparModels
+
 /// A template part compiled for fast rendering.
 ///
 /// swift-mustache parses and validates every part at load time (its errors carry positions), but
@@ -19,6 +21,21 @@ struct TemplateProgram: Sendable {
 
     let nodes: [Node]
     let escaping: PartContent
+
+    /// The nodes flattened for rendering: trivial operations over one literal byte buffer, so the
+    /// render loop walks an array without retaining a node, a child array or a literal per step.
+    enum Op: Sendable {
+        case text(start: Int, end: Int)
+        case variable(slot: Int)
+        case current
+        /// A section over `slots[slot]`; `end` is the index of its matching `.close`.
+        case open(slot: Int, end: Int, inverted: Bool)
+        case close(inverted: Bool)
+    }
+
+    private let ops: [Op]
+    private let literals: [UInt8]
+    private let slots: [TemplateSlot]
 
     /// Compiles text that already passed swift-mustache's parser and ``TagScanner``.
     init(_ text: String, escaping: PartContent) {
@@ -84,6 +101,33 @@ struct TemplateProgram: Sendable {
         flush()
         while let open = stack.popLast() { emit(.section(open.slot, open.nodes, inverted: open.inverted)) }
         self.nodes = nodes
+        var ops: [Op] = [], literals: [UInt8] = [], slots: [TemplateSlot] = []
+        func slotIndex(_ slot: TemplateSlot) -> Int {
+            if let i = slots.firstIndex(of: slot) { return i }
+            slots.append(slot)
+            return slots.count - 1
+        }
+        func flatten(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case .text(let text):
+                    literals.append(contentsOf: text)
+                    ops.append(.text(start: literals.count - text.count, end: literals.count))
+                case .variable(let slot): ops.append(.variable(slot: slotIndex(slot)))
+                case .current: ops.append(.current)
+                case .section(let slot, let children, let inverted):
+                    let at = ops.count
+                    ops.append(.current)  // placeholder until the end is known
+                    flatten(children)
+                    ops[at] = .open(slot: slotIndex(slot), end: ops.count, inverted: inverted)
+                    ops.append(.close(inverted: inverted))
+                }
+            }
+        }
+        flatten(nodes)
+        self.ops = ops
+        self.literals = literals
+        self.slots = slots
     }
 
     /// Renders with values from `scope`, computing each value at most once per `memo`.
@@ -91,29 +135,39 @@ struct TemplateProgram: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         var sections: [String] = []
-        render(nodes, scope, &out, &sections, &memo)
+        render(scope, memo: &memo, into: &out, sections: &sections)
         return String(decoding: out, as: UTF8.self)
     }
 
-    private func render(_ nodes: [Node], _ scope: borrowing RenderScope, _ out: inout [UInt8], _ sections: inout [String],
-                        _ memo: inout RenderMemo) {
-        for node in nodes {
-            switch node {
-            case .text(let text):
-                out.append(contentsOf: text)
-            case .variable(let slot):
-                if let value = memo.value(slot, scope) { append(value, to: &out) }
-            case .current:
-                if let value = sections.last { append(value, to: &out) }
-            case .section(let slot, let children, let inverted):
-                let value = memo.value(slot, scope)
-                if inverted {
-                    if value == nil { render(children, scope, &out, &sections, &memo) }
-                } else if let value {
-                    sections.append(value)
-                    render(children, scope, &out, &sections, &memo)
-                    sections.removeLast()
+    /// Appends the rendering to `out`; `sections` is scratch space (left as it was). The notifier's
+    /// hot path renders into reused buffers this way and never makes a `String` of the result.
+    func render(_ scope: borrowing RenderScope, memo: inout RenderMemo, into out: inout [UInt8], sections: inout [String]) {
+        let depth = sections.count
+        defer { sections.removeSubrange(depth...) }
+        literals.withUnsafeBufferPointer { literals in
+            var pc = 0
+            let count = ops.count
+            while pc < count {
+                switch ops[pc] {
+                case .text(let start, let end):
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: literals[start..<end]))
+                case .variable(let slot):
+                    if let value = memo.value(slots[slot], scope) { append(value, to: &out) }
+                case .current:
+                    if sections.count > depth, let value = sections.last { append(value, to: &out) }
+                case .open(let slot, let end, let inverted):
+                    let value = memo.value(slots[slot], scope)
+                    if inverted {
+                        if value != nil { pc = end }  // skip the children and the close
+                    } else if let value {
+                        sections.append(value)
+                    } else {
+                        pc = end
+                    }
+                case .close(let inverted):
+                    if !inverted { sections.removeLast() }
                 }
+                pc += 1
             }
         }
     }
@@ -122,13 +176,18 @@ struct TemplateProgram: Sendable {
         switch escaping {
         case .text: out.append(contentsOf: value.utf8)
         case .html: HTMLEscaping.append(value, to: &out)
-        case .markdown: out.append(contentsOf: MarkdownContentType.escape(value).utf8)
+        case .markdown: MarkdownContentType.append(value, to: &out)
         }
     }
 }
 
 enum HTMLEscaping {
     static func append(_ value: String, to out: inout [UInt8]) {
+        // Most values need no escaping: copy them whole.
+        guard value.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            out.append(contentsOf: value.utf8)
+            return
+        }
         for b in value.utf8 {
             switch b {
             case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
@@ -156,14 +215,33 @@ extension String {
 struct RenderMemo {
     private var values: [String?] = []
     private var known: UInt32 = 0
+    /// `date`, `date_numeric` and `time` depend only on the local day or minute and the language,
+    /// which consecutive events mostly share: kept across ``reset()``, per slot and language, with
+    /// the day or minute they were made for.
+    private var calendar: [(key: Int, value: String?)] = Array(repeating: (Int.min, nil), count: 6)
 
     init() {}
+
+    /// Forgets the values (for the next event or customer), keeping the storage.
+    mutating func reset() { known = 0 }
 
     mutating func value(_ slot: TemplateSlot, _ scope: borrowing RenderScope) -> String? {
         guard let index = slot.ordinal else { return scope.value(slot) }
         let bit = UInt32(1) << UInt32(index)
         if known & bit != 0 { return values[index] }
-        let v = scope.value(slot)
+        let v: String?
+        if (2...4).contains(index) {  // date, dateNumeric, time (see TemplateSlot.ordinal)
+            let entry = (index - 2) * 2 + (scope.language == .fa ? 0 : 1)
+            let key = index == 4 ? scope.local.minute : scope.local.day
+            if calendar[entry].key == key {
+                v = calendar[entry].value
+            } else {
+                v = scope.value(slot)
+                calendar[entry] = (key, v)
+            }
+        } else {
+            v = scope.value(slot)
+        }
         if values.isEmpty { values = Array(repeating: nil, count: TemplateSlot.ordinalCount) }
         values[index] = v
         known |= bit

@@ -1,0 +1,136 @@
+import ChaparModels
+import Foundation
+@testable import Notifier
+import Testing
+
+/// The product renderer behind the generic ``NotificationRendering`` path: renders to
+/// ``RenderedContent`` and lets the processor encode it with ``JobRecordWriter/content(_:)``.
+private struct GenericPath: NotificationRendering {
+    let inner: MessageRenderer
+    func render(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderedContent? {
+        try inner.render(event, for: customer, channel: channel)
+    }
+}
+
+@Suite("Jobs rendered straight into record bytes")
+struct PipelineRecordTests {
+    static let now = Timestamp(milliseconds: 1_774_087_260_000)
+
+    static func allChannels(_ base: CustomerProfile, id: String) -> CustomerProfile {
+        var c = base
+        c.id = try! CustomerID(id)
+        c.channels = [
+            ChannelPreference(channel: .sms, address: try! ContactAddress(.sms, "+989121234567"),
+                              eventKinds: EventKind.defaultSubscription.union([.security, .marketing])),
+            ChannelPreference(channel: .email, address: try! ContactAddress(.email, "a@example.com"),
+                              eventKinds: EventKind.defaultSubscription.union([.security, .marketing]), quietHours: try! QuietHours(parsing: "00:00-23:59")),
+            ChannelPreference(channel: .fax, address: try! ContactAddress(.fax, "+982155555555"),
+                              eventKinds: EventKind.defaultSubscription.union([.security, .marketing])),
+            ChannelPreference(channel: .im, address: try! ContactAddress(.im, "telegram:12345"),
+                              eventKinds: EventKind.defaultSubscription.union([.security, .marketing])),
+        ]
+        return c
+    }
+
+    /// Runs the same records through a processor on `fast` and one on the generic path.
+    func bothPaths(_ renderer: MessageRenderer, _ events: [Event], _ customers: [CustomerProfile]) async throws -> (fast: BatchOutcome, generic: BatchOutcome) {
+        let records = events.enumerated().map { i, e in
+            let r = EventCodec.record(e)
+            return ConsumerRecord(topic: Topics.transactions, partition: PartitionID(0), offset: Offset(Int64(i)), timestamp: Self.now,
+                                  key: r.key.map { ArraySlice($0) }, value: ArraySlice(r.value), headers: r.headers)
+        }
+        var fast = BatchProcessor(directory: MemoryDirectory(customers), renderer: renderer, logger: pipelineQuietLogger)
+        var generic = BatchProcessor(directory: MemoryDirectory(customers), renderer: GenericPath(inner: renderer), logger: pipelineQuietLogger)
+        return (try await fast.process(records, now: Self.now), try await generic.process(records, now: Self.now))
+    }
+
+    func expectSameRecords(_ a: BatchOutcome, _ b: BatchOutcome) {
+        let x = a.jobs.byTopic, y = b.jobs.byTopic
+        #expect(x.map(\.topic) == y.map(\.topic))
+        for (l, r) in zip(x, y) {
+            #expect(l.records.count == r.records.count, "\(l.topic)")
+            for (p, q) in zip(l.records, r.records) {
+                #expect(p.key == q.key)
+                #expect(p.headers == q.headers)
+                #expect(p.value == q.value, "\(String(decoding: p.value, as: UTF8.self))\n!=\n\(String(decoding: q.value, as: UTF8.self))")
+            }
+        }
+        #expect(a.skipped.map { "\($0.event) \($0.decision)" } == b.skipped.map { "\($0.event) \($0.decision)" })
+    }
+
+    @Test("every shipped template, both languages, every channel: the same bytes as encoding the rendered job")
+    func shippedTemplates() async throws {
+        let f = RenderingFixtures.self
+        // A second Persian customer in another zone: dates and times are shared between customers
+        // only when their local day or minute (and language) match.
+        var berlin = Self.allChannels(f.maryam, id: "c-fa-2")
+        berlin.timeZone = "Europe/Berlin"
+        let customers = [Self.allChannels(f.maryam, id: "c-fa-1"), Self.allChannels(f.sara, id: "c-en-1"), berlin]
+        var events = [f.debit, f.credit, f.salary]
+        for m in [f.otp, f.loginAlert, f.cardBlocked, f.birthday, f.campaign] {
+            guard case .message(var d) = m else { continue }
+            events.append(.message(d))
+            d.id = try EventID(d.id.rawValue + "-en")
+            d.customer = customers[1].id
+            events.append(.message(d))
+        }
+        let (fast, generic) = try await bothPaths(f.renderer, events, customers)
+        #expect(fast.jobs.count > 40, "\(fast.jobs.count) jobs")
+        expectSameRecords(fast, generic)
+        // The records decode to the jobs the generic path describes.
+        let decoded = try fast.jobs.decoded()
+        #expect(decoded.count == fast.jobs.count)
+        #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
+    }
+
+    @Test("the String-only cases: a shortened SMS, a multi-line subject, CRLF fax lines, JSON escapes, a customer that cannot be rendered for")
+    func edgeCases() async throws {
+        var files: [String: String] = [
+            "sms/debit.en.mustache": "{{description}} {{description}} {{description}} {{description}}\n",
+            "email/debit.en.mustache": "=== subject ===\nDebit\n  of {{amount}}\n=== text ===\n\n\n{{amount}} \"quoted\"\\ \t\n=== html ===\n<p>{{description}}</p>\n",
+            "fax/debit.en.mustache": "=== title ===\nDebit\n=== body ===\nline one\r\nstill one\nline two\n\n{{#balance}}\n{{.}}\n{{/balance}}\n{{description}}\n\n",
+            "im/debit.en.mustache": "*{{amount}}* {{description}}\n",
+        ]
+        for (name, text) in files { files[name.replacingOccurrences(of: ".en.", with: ".fa.")] = text }
+        let dir = try TemplateDirectory(files)
+        defer { dir.remove() }
+        let renderer = MessageRenderer(catalog: try TemplateCatalog.load(directory: dir.path), configuration: RenderConfiguration(smsMaxSegments: 1))
+        // A CR LF inside a value is one Character: the String path does not split a fax line there.
+        let long = String(repeating: "Card purchase at the market_[x] ", count: 3) + "\r\nend"
+        let event = Event.transaction(TransactionEvent(
+            id: try EventID("tx-1"), account: RenderingFixtures.account, direction: .debit, amount: RenderingFixtures.irr(1_250),
+            balanceAfter: RenderingFixtures.irr(9_000), bookedAt: Self.now, description: long))
+        var lost = Self.allChannels(RenderingFixtures.sara, id: "c-lost")
+        lost.timeZone = "Mars/Olympus_Mons"
+        let customers = [Self.allChannels(RenderingFixtures.sara, id: "c-en-1"), Self.allChannels(RenderingFixtures.maryam, id: "c-fa-1"), lost]
+        let (fast, generic) = try await bothPaths(renderer, [event], customers)
+        expectSameRecords(fast, generic)
+        // Four jobs each for sara and maryam; the customer whose time zone does not exist cannot be
+        // rendered for: each channel is skipped (and logged), the others still go out.
+        #expect(fast.jobs.count == 8)
+        #expect(fast.skipped.filter { $0.decision.outcome == .skip(.noTemplate) }.count == 4)
+        let jobs = try fast.jobs.decoded()
+        let sms = try #require(jobs.first { $0.channel == .sms && $0.language == .en })
+        guard case .sms(let text, _, let segments) = sms.content else { Issue.record("not an SMS"); return }
+        #expect(text.hasSuffix("...") && segments == 1, "\(text)")
+        let email = try #require(jobs.first { $0.channel == .email })
+        guard case .email(let subject, let body, _) = email.content else { Issue.record("not an email"); return }
+        #expect(subject == "Debit of 1,250 IRR", "\(subject)")
+        #expect(body.hasSuffix("\"quoted\"\\"), "\(body)")
+        let fax = try #require(jobs.first { $0.channel == .fax })
+        guard case .fax(_, let lines) = fax.content else { Issue.record("not a fax"); return }
+        // The catalog reads template files with LF line ends; the value's CR LF stays inside its line.
+        #expect(lines.count == 6 && lines.prefix(5) == ["line one", "still one", "line two", "", "9,000 IRR"], "\(lines)")
+        #expect(lines.last?.hasSuffix("\r\nend") == true, "\(lines)")
+    }
+
+    @Test("SMS measured over UTF-8 bytes matches the String measure", arguments: [
+        "", "Hello", "€ [x] {y}", String(repeating: "a", count: 161), String(repeating: "€", count: 80), "سلام دنیا",
+        String(repeating: "س", count: 71), "emoji 😀 and more", String(repeating: "😀", count: 40), "£¥ èé ÇØ",
+    ])
+    func smsMeasure(text: String) {
+        var copy = text
+        let bytes = copy.withUTF8 { SMSEncoding(measuringUTF8: $0) }
+        #expect(bytes == SMSEncoding(measuring: text))
+    }
+}
