@@ -115,13 +115,24 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
 
     /// Parses `YYYY-MM-DD`.
     public init(iso text: some StringProtocol) throws(InvalidValue) {
-        let u = Array(text.utf8)
-        func num(_ r: Range<Int>) -> Int? {
-            var v = 0
-            for i in r { guard u[i] >= 0x30 && u[i] <= 0x39 else { return nil }; v = v * 10 + Int(u[i] - 0x30) }
-            return v
+        // Ten fixed positions, read into a stack buffer (no array per date).
+        let parsed: (Int, Int, Int)? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { b in
+            var count = 0
+            for c in text.utf8 {
+                if count == 10 { return nil }
+                b[count] = c
+                count += 1
+            }
+            guard count == 10, b[4] == 0x2D, b[7] == 0x2D else { return nil }
+            func num(_ r: Range<Int>) -> Int? {
+                var v = 0
+                for i in r { guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }; v = v * 10 + Int(b[i] - 0x30) }
+                return v
+            }
+            guard let y = num(0..<4), let m = num(5..<7), let d = num(8..<10) else { return nil }
+            return (y, m, d)
         }
-        guard u.count == 10, u[4] == 0x2D, u[7] == 0x2D, let y = num(0..<4), let m = num(5..<7), let d = num(8..<10) else {
+        guard let (y, m, d) = parsed else {
             throw InvalidValue("date", "'\(text)' is not a date; use YYYY-MM-DD")
         }
         try self.init(year: y, month: m, day: d)
@@ -170,10 +181,24 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
         try c.encode(description)
     }
 
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD` (written digit by digit: every transaction record carries one, and padding
+    /// through string interpolation showed at 2% of ingest CPU).
     public var description: String {
-        func pad(_ v: Int, _ n: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, n - s.count)) + s }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        String(unsafeUninitializedCapacity: 10) { out in
+            func digits(_ v: Int, _ at: Int, _ n: Int) {
+                var v = v
+                for k in stride(from: at + n - 1, through: at, by: -1) {
+                    out[k] = UInt8(0x30 + v % 10)
+                    v /= 10
+                }
+            }
+            digits(year, 0, 4)
+            out[4] = 0x2D
+            digits(month, 5, 2)
+            out[7] = 0x2D
+            digits(day, 8, 2)
+            return 10
+        }
     }
 
     public static func < (a: CalendarDate, b: CalendarDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
