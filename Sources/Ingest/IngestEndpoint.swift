@@ -86,6 +86,7 @@ public final class IngestEndpoint: Sendable {
             return s.index
         }
         guard ownsIndex else { return }
+        await index?.waitForMerges()
         do { try index?.close() } catch { logger.warning("cannot save the dedupe filter: \(error.message)") }
     }
 

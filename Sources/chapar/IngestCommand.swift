@@ -149,7 +149,9 @@ struct IngestPlan {
                         throw error
                     }
                     await endpoint?.close()
-                    // Saves the Bloom filter so the next run need not rebuild it (after a crash it is rebuilt).
+                    // Lets a background merge of the index finish, then saves the Bloom filter so the
+                    // next run need not rebuild it (after a crash it is rebuilt).
+                    await index.waitForMerges()
                     try index.close()
                     return code
                 }

@@ -87,8 +87,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let index = try SeenIndex(path: dir + "/seen.sqlite", mergeThreshold: 5)
         let fps = Self.fingerprints(12, seed: 11)
-        try await index.record(Array(fps.prefix(6)), ranges: [])
-        try await index.record(Array(fps.suffix(6)), ranges: [])  // passes the threshold: merged into `seen`
+        try await index.record(Array(fps.prefix(6)), ranges: [])  // passes the threshold: merged into `seen`
+        await index.waitForMerges()
+        try await index.record(Array(fps.suffix(6)), ranges: [])  // and again
+        await index.waitForMerges()
         #expect(index.stagedCount == 0)
         #expect(try await index.contains(fps) == Set(fps))
         // Forgotten ids stay in the filter ("maybe seen") but the exact check says new.
@@ -97,6 +99,33 @@ import Testing
         #expect(try await index.contains(fps) == Set(fps[1...10]))
         #expect(try await index.count() == 10)
         #expect(index.definitelyNew([fps[0]]) == [false], "the filter still answers maybe")
+    }
+
+    @Test("concurrent records while merges run in the background keep every id, also after reopening")
+    func concurrentRecordsAcrossBackgroundMerges() async throws {
+        let dir = Fixture.directory("concurrent-merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/seen.sqlite"
+        let all = Self.fingerprints(700, seed: 31)
+        do {
+            let index = try SeenIndex(path: path, mergeThreshold: 10)
+            // Pipelines record up to three batches at once; each may find the threshold passed.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for start in stride(from: 0, to: all.count, by: 7) {
+                    let batch = Array(all[start..<min(start + 7, all.count)])
+                    group.addTask { try await index.record(batch, ranges: []) }
+                    if start % 21 == 14 { try await group.waitForAll() }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await index.contains(all) == Set(all))
+            #expect(try await index.count() == all.count)
+            try index.close()  // possibly while a merge still runs: nothing may be lost either way
+        }
+        let index = try SeenIndex(path: path, mergeThreshold: 10)
+        #expect(try await index.contains(all) == Set(all))
+        #expect(try await index.count() == all.count)
+        await index.waitForMerges()
     }
 
     @Test func filterIsLoadedAfterCloseAndRebuiltAfterACrash() async throws {
@@ -108,6 +137,7 @@ import Testing
             let index = try SeenIndex(path: path, mergeThreshold: 25)
             #expect(index.filterOrigin == .empty)
             try await index.record(merged, ranges: [])
+            await index.waitForMerges()
             try await index.record(staged, ranges: [])  // stays in `run`
             #expect(index.stagedCount == 3)
             try index.close()
@@ -120,6 +150,7 @@ import Testing
             // A session that merges new ids and dies without close(): the saved filter lacks them.
             let more = Self.fingerprints(40, seed: 23)
             try await index.record(more, ranges: [])
+            await index.waitForMerges()
             #expect(index.stagedCount == 0)
         }
         let index = try SeenIndex(path: path, mergeThreshold: 25)
