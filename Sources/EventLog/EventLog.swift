@@ -257,7 +257,7 @@ public final class EventLog: MessageLog {
         var jobs: [(partition: PartitionLog, indices: [Int], batch: BatchFormat.Encoded)] = []
         for (p, indices) in groups.enumerated() where !indices.isEmpty {
             for chunk in Self.chunks(indices, of: records, maxBytes: maxBatch) {
-                let batch = BatchFormat.encode(chunk.lazy.map { records[$0] }, now: now)
+                let batch = BatchFormat.encode(records, indices: chunk, now: now)
                 guard batch.bytes.count <= maxBatch + 1024 else {
                     throw LogError(.invalidArgument, "a record of \(batch.bytes.count) bytes exceeds the topic's max batch size of \(maxBatch) bytes; split the value or raise maxBatchBytes")
                 }
@@ -291,16 +291,19 @@ public final class EventLog: MessageLog {
         var result: [[Int]] = []
         var current: [Int] = []
         var size = BatchFormat.headerSize
-        for i in indices {
-            let r = records[i]
-            let estimate = 32 + (r.key?.count ?? 0) + r.value.count + r.headers.reduce(0) { $0 + 16 + $1.key.utf8.count + $1.value.count }
-            if !current.isEmpty && size + estimate > maxBytes {
-                result.append(current)
-                current = []
-                size = BatchFormat.headerSize
+        // Records are read in place (binding one to a local copied it and retained its buffers).
+        records.withUnsafeBufferPointer { all in
+            for i in indices {
+                var estimate = 32 + (all[i].key?.count ?? 0) + all[i].value.count
+                for h in all[i].headers { estimate += 16 + h.key.utf8.count + h.value.count }
+                if !current.isEmpty && size + estimate > maxBytes {
+                    result.append(current)
+                    current = []
+                    size = BatchFormat.headerSize
+                }
+                current.append(i)
+                size += estimate
             }
-            current.append(i)
-            size += estimate
         }
         if !current.isEmpty { result.append(current) }
         return result

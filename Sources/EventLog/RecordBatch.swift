@@ -50,13 +50,30 @@ public enum BatchFormat {
 
     /// Encodes records into one batch. `now` stamps records that carry no timestamp.
     public static func encode(_ records: some Collection<ProducerRecord>, now: Int64) -> Encoded {
-        precondition(!records.isEmpty, "a batch holds at least one record")
+        encode(Array(records), indices: nil, now: now)
+    }
+
+    /// Encodes `records[indices]` (all of them when `indices` is nil), reading each record in
+    /// place: mapping the chunk to a lazy sequence of records copied every record (and retained
+    /// its four buffers) on each of the three passes.
+    public static func encode(_ records: [ProducerRecord], indices: [Int]?, now: Int64) -> Encoded {
+        let count = indices?.count ?? records.count
+        precondition(count > 0, "a batch holds at least one record")
+        return records.withUnsafeBufferPointer { all in
+            indices.withUnsafeBufferPointerIfPresent { chosen in
+                encode(all, chosen, count: count, now: now)
+            }
+        }
+    }
+
+    private static func encode(_ all: UnsafeBufferPointer<ProducerRecord>, _ chosen: UnsafeBufferPointer<Int>?, count: Int, now: Int64) -> Encoded {
+        @inline(__always) func at(_ k: Int) -> Int { chosen.map { $0[k] } ?? k }
         var timestamps: [Int64] = []
-        timestamps.reserveCapacity(records.count)
+        timestamps.reserveCapacity(count)
         var first = Int64.max
         var maxTs = Int64.min
-        for r in records {
-            let ts = r.timestamp?.milliseconds ?? now
+        for k in 0..<count {
+            let ts = all[at(k)].timestamp?.milliseconds ?? now
             timestamps.append(ts)
             if first == .max { first = ts }
             maxTs = max(maxTs, ts)
@@ -64,22 +81,22 @@ public enum BatchFormat {
         // Size first, so the buffer is allocated once and filled with unchecked stores.
         var total = headerSize
         var bodySizes: [Int] = []
-        bodySizes.reserveCapacity(records.count)
-        var i = 0
-        for r in records {
-            var body = varintSize(UInt64(i)) + varintSize(zigzag(timestamps[i] &- first))
-            if let key = r.key { body += varintSize(zigzag(Int64(key.count))) + key.count } else { body += 1 }
-            body += varintSize(UInt64(r.value.count)) + r.value.count
-            body += varintSize(UInt64(r.headers.count))
-            for h in r.headers {
+        bodySizes.reserveCapacity(count)
+        for k in 0..<count {
+            let i = at(k)
+            var body = varintSize(UInt64(k)) + varintSize(zigzag(timestamps[k] &- first))
+            if let n = all[i].key?.count { body += varintSize(zigzag(Int64(n))) + n } else { body += 1 }
+            let v = all[i].value.count
+            body += varintSize(UInt64(v)) + v
+            body += varintSize(UInt64(all[i].headers.count))
+            for h in all[i].headers {
                 let n = h.key.utf8.count
                 body += varintSize(UInt64(n)) + n + varintSize(UInt64(h.value.count)) + h.value.count
             }
             bodySizes.append(body)
             total += varintSize(UInt64(body)) + body
-            i += 1
         }
-        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, written in
             let raw = UnsafeMutableRawBufferPointer(buffer)
             var w = Writer(base: raw.baseAddress!, position: 0)
             w.u64(0)
@@ -88,37 +105,36 @@ public enum BatchFormat {
             w.u8(magic)
             w.u8(0)
             w.u16(0)
-            w.u32(UInt32(records.count))
+            w.u32(UInt32(count))
             w.u64(UInt64(bitPattern: first))
             w.u64(UInt64(bitPattern: maxTs))
-            var index = 0
-            for r in records {
-                w.varint(UInt64(bodySizes[index]))
-                w.varint(UInt64(index))
-                w.varint(zigzag(timestamps[index] &- first))
-                if let key = r.key {
+            for k in 0..<count {
+                let i = at(k)
+                w.varint(UInt64(bodySizes[k]))
+                w.varint(UInt64(k))
+                w.varint(zigzag(timestamps[k] &- first))
+                if let key = all[i].key {
                     w.varint(zigzag(Int64(key.count)))
                     w.bytes(key)
                 } else {
                     w.varint(zigzag(-1))
                 }
-                w.varint(UInt64(r.value.count))
-                w.bytes(r.value)
-                w.varint(UInt64(r.headers.count))
-                for h in r.headers {
+                w.varint(UInt64(all[i].value.count))
+                w.bytes(all[i].value)
+                w.varint(UInt64(all[i].headers.count))
+                for h in all[i].headers {
                     w.varint(UInt64(h.key.utf8.count))
-                    w.bytes(Array(h.key.utf8))
+                    w.utf8(h.key)
                     w.varint(UInt64(h.value.count))
                     w.bytes(h.value)
                 }
-                index += 1
             }
             precondition(w.position == total, "batch size computed \(total) but wrote \(w.position)")
             let crc = chaparCRC(UnsafeRawBufferPointer(rebasing: raw[16..<total]))
             raw.storeBytes(of: crc.littleEndian, toByteOffset: 12, as: UInt32.self)
-            count = total
+            written = total
         }
-        return Encoded(bytes: bytes, recordCount: records.count, firstTimestamp: first, maxTimestamp: maxTs, timestamps: timestamps)
+        return Encoded(bytes: bytes, recordCount: count, firstTimestamp: first, maxTimestamp: maxTs, timestamps: timestamps)
     }
 
     /// Writes `baseOffset` into the batch that starts at `position` of `bytes`.
@@ -256,6 +272,16 @@ struct Writer {
         base.storeBytes(of: UInt8(v), toByteOffset: position, as: UInt8.self)
         position += 1
     }
+    /// A string's UTF-8 bytes, without making an array of them.
+    @inline(__always) mutating func utf8(_ text: String) {
+        var text = text
+        text.withUTF8 { b in
+            guard let p = b.baseAddress, b.count > 0 else { return }
+            (base + position).copyMemory(from: p, byteCount: b.count)
+            position += b.count
+        }
+    }
+
     @inline(__always) mutating func bytes(_ b: [UInt8]) {
         let n = b.count
         if n == 0 { return }
@@ -324,5 +350,15 @@ struct Reader {
         guard let kn = varint(), kn <= UInt64(buffer.count - position), let k = span(Int(kn)) else { return nil }
         guard let vn = varint(), vn <= UInt64(buffer.count - position), let v = span(Int(vn)) else { return nil }
         return (k, v)
+    }
+}
+
+extension Optional where Wrapped == [Int] {
+    /// `body` with the array's buffer, or with nil when there is no array.
+    func withUnsafeBufferPointerIfPresent<R>(_ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
+        switch self {
+        case .some(let array): array.withUnsafeBufferPointer { body($0) }
+        case .none: body(nil)
+        }
     }
 }
