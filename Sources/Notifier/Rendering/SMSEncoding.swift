@@ -12,37 +12,26 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
     /// How many SMS parts the gateway will send (1 for an empty text).
     public let segments: Int
 
+    private init(name: String, units: Int, segments: Int) {
+        self.name = name
+        self.units = units
+        self.segments = segments
+    }
+
     /// `gsm7, 97 units, 1 segment(s)`.
     public var description: String { "\(name), \(units) units, \(segments) segment(s)" }
 
     /// Measures `text` in one pass over its scalars, packing GSM-7 and UCS-2 parts side by side.
     public init(measuring text: String) {
-        var gsm = Packer(perPart: 153), ucs = Packer(perPart: 67)
-        var isGSM = true
-        for scalar in text.unicodeScalars {
-            let v = scalar.value
-            if isGSM {
-                let septets = Self.septets(v)
-                if septets == 0 { isGSM = false } else { gsm.add(septets) }
-            }
-            ucs.add(v > 0xFFFF ? 2 : 1)
-        }
-        if isGSM {
-            name = "gsm7"
-            units = gsm.total
-            segments = gsm.total <= 160 ? 1 : gsm.parts
-        } else {
-            name = "ucs2"
-            units = ucs.total
-            segments = ucs.total <= 70 ? 1 : ucs.parts
-        }
+        var m = Measure()
+        for scalar in text.unicodeScalars { m.add(scalar.value) }
+        self = m.result
     }
 
     /// The same measure over UTF-8 bytes (the notifier renders into bytes). `utf8` must be valid
     /// UTF-8, as every `String`'s bytes are; a truncated last sequence is ignored rather than read past.
     init(measuringUTF8 utf8: UnsafeBufferPointer<UInt8>) {
-        var gsm = Packer(perPart: 153), ucs = Packer(perPart: 67)
-        var isGSM = true
+        var m = Measure()
         var i = 0
         let n = utf8.count
         while i < n {
@@ -64,20 +53,27 @@ public struct SMSEncoding: Hashable, Sendable, CustomStringConvertible {
                 v = (b & 0x07) << 18 | UInt32(utf8[i + 1] & 0x3F) << 12 | UInt32(utf8[i + 2] & 0x3F) << 6 | UInt32(utf8[i + 3] & 0x3F)
                 i += 4
             }
+            m.add(v)
+        }
+        self = m.result
+    }
+
+    /// Both packings side by side, one scalar at a time; GSM-7 until a scalar is not in its tables.
+    private struct Measure {
+        var gsm = Packer(perPart: 153), ucs = Packer(perPart: 67)
+        var isGSM = true
+
+        mutating func add(_ v: UInt32) {
             if isGSM {
-                let septets = Self.septets(v)
+                let septets = SMSEncoding.septets(v)
                 if septets == 0 { isGSM = false } else { gsm.add(septets) }
             }
             ucs.add(v > 0xFFFF ? 2 : 1)
         }
-        if isGSM {
-            name = "gsm7"
-            units = gsm.total
-            segments = gsm.total <= 160 ? 1 : gsm.parts
-        } else {
-            name = "ucs2"
-            units = ucs.total
-            segments = ucs.total <= 70 ? 1 : ucs.parts
+
+        var result: SMSEncoding {
+            isGSM ? SMSEncoding(name: "gsm7", units: gsm.total, segments: gsm.total <= 160 ? 1 : gsm.parts)
+                  : SMSEncoding(name: "ucs2", units: ucs.total, segments: ucs.total <= 70 ? 1 : ucs.parts)
         }
     }
 
