@@ -226,80 +226,17 @@ struct MiniJSON {
 
     private mutating func string() throws(InvalidJSON) -> String {
         i += 1  // opening quote
-        let start = i
-        // Fast path: no escapes.
-        while i < p.count {
-            let b = p[i]
-            if b == 0x22 {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
-                i += 1
-                return s
-            }
-            if b == 0x5C { break }
-            if b < 0x20 { throw error("control character inside a string; escape it") }
-            i += 1
-        }
-        var out = Array(UnsafeBufferPointer(rebasing: p[start..<i]))
-        while i < p.count {
-            let b = p[i]
-            if b == 0x22 {
-                i += 1
-                return String(decoding: out, as: UTF8.self)
-            }
-            if b < 0x20 { throw error("control character inside a string; escape it") }
-            if b != 0x5C {
-                out.append(b)
-                i += 1
-                continue
-            }
-            i += 1
-            guard i < p.count else { break }
-            let e = p[i]
-            i += 1
-            switch e {
-            case 0x22: out.append(0x22)
-            case 0x5C: out.append(0x5C)
-            case 0x2F: out.append(0x2F)
-            case 0x62: out.append(0x08)
-            case 0x66: out.append(0x0C)
-            case 0x6E: out.append(0x0A)
-            case 0x72: out.append(0x0D)
-            case 0x74: out.append(0x09)
-            case 0x75:
-                var scalar = try hex4()
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    guard i + 1 < p.count, p[i] == 0x5C, p[i + 1] == 0x75 else { throw error("unpaired surrogate in \\u escape") }
-                    i += 2
-                    let low = try hex4()
-                    guard low >= 0xDC00 && low <= 0xDFFF else { throw error("unpaired surrogate in \\u escape") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
-                    throw error("unpaired surrogate in \\u escape")
-                }
-                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
-                out.append(contentsOf: String(Character(u)).utf8)
-            default:
-                throw error("invalid escape '\\\(Unicode.Scalar(e))'")
+        do {
+            return try JSONStringBody.decode(p, index: &i)
+        } catch {
+            switch error {
+            case .controlCharacter: throw self.error("control character inside a string; escape it")
+            case .unterminated, .unterminatedEscape: throw self.error("the line ends inside a string; a closing '\"' is missing")
+            case .unknownEscape(let e): throw self.error("invalid escape '\\\(Unicode.Scalar(e))'")
+            case .shortUnicodeEscape: throw self.error("truncated \\u escape")
+            case .badHexDigit: throw self.error("invalid hex digit in \\u escape")
+            case .unpairedSurrogate: throw self.error("unpaired surrogate in \\u escape")
             }
         }
-        throw error("the line ends inside a string; a closing '\"' is missing")
-    }
-
-    private mutating func hex4() throws(InvalidJSON) -> UInt32 {
-        guard i + 4 <= p.count else { throw error("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let b = p[i]
-            let d: UInt32
-            switch b {
-            case 0x30...0x39: d = UInt32(b - 0x30)
-            case 0x41...0x46: d = UInt32(b - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(b - 0x61 + 10)
-            default: throw error("invalid hex digit in \\u escape")
-            }
-            v = v * 16 + d
-            i += 1
-        }
-        return v
     }
 }

@@ -108,74 +108,19 @@ public struct JSONReader: ~Copyable {
 
     public mutating func readString() throws(InvalidValue) -> String {
         try expect(0x22)
-        let start = index
-        // Fast path: no escapes.
-        while index < bytes.count {
-            let b = bytes[index]
-            if b == 0x22 {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                index += 1
-                return s
-            }
-            if b == 0x5C { break }
-            if b < 0x20 { throw fail("control character in a string") }
-            index += 1
-        }
-        var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
-        while index < bytes.count {
-            let b = bytes[index]
-            index += 1
-            switch b {
-            case 0x22:
-                return String(decoding: out, as: UTF8.self)
-            case 0x5C:
-                guard index < bytes.count else { throw fail("unterminated escape") }
-                let e = bytes[index]
-                index += 1
-                switch e {
-                case 0x22, 0x5C, 0x2F: out.append(e)
-                case 0x62: out.append(0x08)
-                case 0x66: out.append(0x0C)
-                case 0x6E: out.append(0x0A)
-                case 0x72: out.append(0x0D)
-                case 0x74: out.append(0x09)
-                case 0x75:
-                    var scalar = try readHex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        guard index + 2 <= bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else { throw fail("unpaired surrogate") }
-                        index += 2
-                        let low = try readHex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(scalar) {
-                        throw fail("unpaired surrogate")
-                    }
-                    // Non-surrogate values below 0x110000 are valid scalars.
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
-                default: throw fail("unknown escape")
-                }
-            default:
-                if b < 0x20 { throw fail("control character in a string") }
-                out.append(b)
+        do {
+            return try JSONStringBody.decode(bytes, index: &index)
+        } catch {
+            switch error {
+            case .controlCharacter: throw fail("control character in a string")
+            case .unterminated: throw fail("unterminated string")
+            case .unterminatedEscape: throw fail("unterminated escape")
+            case .unknownEscape: throw fail("unknown escape")
+            case .shortUnicodeEscape: throw fail("short \\u escape")
+            case .badHexDigit: throw fail("bad hex digit in \\u escape")
+            case .unpairedSurrogate: throw fail("unpaired surrogate")
             }
         }
-        throw fail("unterminated string")
-    }
-
-    private mutating func readHex4() throws(InvalidValue) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            index += 1
-            switch b {
-            case 0x30...0x39: v = v << 4 | UInt32(b - 0x30)
-            case 0x41...0x46: v = v << 4 | UInt32(b - 0x37)
-            case 0x61...0x66: v = v << 4 | UInt32(b - 0x57)
-            default: throw fail("bad hex digit in \\u escape")
-            }
-        }
-        return v
     }
 
     /// Reads an integer (no fraction or exponent) that fits in 64 bits.
@@ -261,5 +206,96 @@ public struct JSONKeys: Sendable {
             if keys[i].withUnsafeBufferPointer({ $0.elementsEqual(key) }) { return i }
         }
         return nil
+    }
+}
+
+/// The body of a JSON string (RFC 8259: every escape, surrogate pairs joined, raw control
+/// characters refused), shared by ``JSONReader`` and the ingest JSON Lines parser, which phrase
+/// the problems in their own words.
+public enum JSONStringBody {
+    /// Why a string body is not valid JSON.
+    public enum Problem: Error, Sendable, Equatable {
+        case controlCharacter
+        /// The input ends before the closing quote.
+        case unterminated
+        /// The input ends right after a backslash.
+        case unterminatedEscape
+        case unknownEscape(UInt8)
+        case shortUnicodeEscape
+        case badHexDigit
+        case unpairedSurrogate
+    }
+
+    /// Decodes the string whose body starts at `index` (just after the opening quote); on return
+    /// `index` is just past the closing quote, or where the problem was found.
+    public static func decode(_ p: UnsafeBufferPointer<UInt8>, index: inout Int) throws(Problem) -> String {
+        let start = index
+        // Fast path: no escapes.
+        while index < p.count {
+            let b = p[index]
+            if b == 0x22 {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: p[start..<index]), as: UTF8.self)
+                index += 1
+                return s
+            }
+            if b == 0x5C { break }
+            if b < 0x20 { throw .controlCharacter }
+            index += 1
+        }
+        var out = Array(UnsafeBufferPointer(rebasing: p[start..<index]))
+        while index < p.count {
+            let b = p[index]
+            index += 1
+            switch b {
+            case 0x22:
+                return String(decoding: out, as: UTF8.self)
+            case 0x5C:
+                guard index < p.count else { throw .unterminatedEscape }
+                let e = p[index]
+                index += 1
+                switch e {
+                case 0x22, 0x5C, 0x2F: out.append(e)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0C)
+                case 0x6E: out.append(0x0A)
+                case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x75:
+                    var scalar = try hex4(p, &index)
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        guard index + 2 <= p.count, p[index] == 0x5C, p[index + 1] == 0x75 else { throw .unpairedSurrogate }
+                        index += 2
+                        let low = try hex4(p, &index)
+                        guard (0xDC00..<0xE000).contains(low) else { throw .unpairedSurrogate }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00..<0xE000).contains(scalar) {
+                        throw .unpairedSurrogate
+                    }
+                    // Non-surrogate values below 0x110000 are valid scalars.
+                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                default: throw .unknownEscape(e)
+                }
+            default:
+                if b < 0x20 { throw .controlCharacter }
+                out.append(b)
+            }
+        }
+        throw .unterminated
+    }
+
+    private static func hex4(_ p: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws(Problem) -> UInt32 {
+        guard index + 4 <= p.count else { throw .shortUnicodeEscape }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let b = p[index]
+            index += 1
+            switch b {
+            case 0x30...0x39: v = v << 4 | UInt32(b - 0x30)
+            case 0x41...0x46: v = v << 4 | UInt32(b - 0x37)
+            case 0x61...0x66: v = v << 4 | UInt32(b - 0x57)
+            default: throw .badHexDigit
+            }
+        }
+        return v
     }
 }
