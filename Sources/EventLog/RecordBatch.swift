@@ -59,15 +59,11 @@ public enum BatchFormat {
     public static func encode(_ records: [ProducerRecord], indices: [Int]?, now: Int64) -> Encoded {
         let count = indices?.count ?? records.count
         precondition(count > 0, "a batch holds at least one record")
-        return records.withUnsafeBufferPointer { all in
-            indices.withUnsafeBufferPointerIfPresent { chosen in
-                encode(all, chosen, count: count, now: now)
-            }
-        }
+        return records.withUnsafeBufferPointer { encode($0, indices, count: count, now: now) }
     }
 
-    private static func encode(_ all: UnsafeBufferPointer<ProducerRecord>, _ chosen: UnsafeBufferPointer<Int>?, count: Int, now: Int64) -> Encoded {
-        @inline(__always) func at(_ k: Int) -> Int { chosen.map { $0[k] } ?? k }
+    private static func encode(_ all: UnsafeBufferPointer<ProducerRecord>, _ indices: [Int]?, count: Int, now: Int64) -> Encoded {
+        @inline(__always) func at(_ k: Int) -> Int { indices?[k] ?? k }
         var timestamps: [Int64] = []
         timestamps.reserveCapacity(count)
         var first = Int64.max
@@ -350,15 +346,5 @@ struct Reader {
         guard let kn = varint(), kn <= UInt64(buffer.count - position), let k = span(Int(kn)) else { return nil }
         guard let vn = varint(), vn <= UInt64(buffer.count - position), let v = span(Int(vn)) else { return nil }
         return (k, v)
-    }
-}
-
-extension Optional where Wrapped == [Int] {
-    /// `body` with the array's buffer, or with nil when there is no array.
-    func withUnsafeBufferPointerIfPresent<R>(_ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
-        switch self {
-        case .some(let array): array.withUnsafeBufferPointer { body($0) }
-        case .none: body(nil)
-        }
     }
 }

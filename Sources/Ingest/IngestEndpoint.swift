@@ -143,7 +143,7 @@ public final class IngestEndpoint: Sendable {
         }
         var clientGone = false
         while true {
-            let (lines, done) = outbox.take(waitingUpTo: .milliseconds(200))
+            let (lines, done) = outbox.take(waitingUpToMilliseconds: 200)
             if !clientGone {
                 for line in lines where !IngestSocket.send(fd, line) {
                     clientGone = true
@@ -294,8 +294,8 @@ private final class Outbox: Sendable {
     }
 
     /// Waits for something to send (or the timeout), then takes it all.
-    func take(waitingUpTo timeout: Duration) -> (lines: [[UInt8]], done: Bool) {
-        _ = signal.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+    func take(waitingUpToMilliseconds timeout: Int) -> (lines: [[UInt8]], done: Bool) {
+        _ = signal.wait(timeout: .now() + .milliseconds(timeout))
         return state.withLock { s in
             var lines = s.lines
             if let p = s.progress {
