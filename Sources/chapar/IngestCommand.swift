@@ -140,15 +140,9 @@ struct IngestPlan {
                     let caughtUp = try await ingestor.prepare()
                     if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }
                     // While this runs it owns the directory: a concurrent `chapar ingest` goes through it.
-                    let endpoint = try? IngestEndpoint(dataDirectory: data.dataDir, log: log, index: index, logger: configuration.logger)
-                    let code: Int32
-                    do {
-                        code = try await ingestAll(ingestor, sink: sink, progress: progress)
-                    } catch {
-                        await endpoint?.close()
-                        throw error
+                    let code = try await withIngestEndpoint(data, log: log, index: index) {
+                        try await ingestAll(ingestor, sink: sink, progress: progress)
                     }
-                    await endpoint?.close()
                     // Lets a background merge of the index finish, then saves the Bloom filter so the
                     // next run need not rebuild it (after a crash it is rebuilt).
                     await index.waitForMerges()
@@ -165,7 +159,7 @@ struct IngestPlan {
     }
 
     /// The data directory is in use: hand each file to the owner's ingest endpoint (a running
-    /// `chapar notify run` or `chapar serve`), which appends with the same dedupe index.
+    /// `chapar notify run` or `chapar ingest`), which appends with the same dedupe index.
     /// Returns nil when the owner does not accept ingest and `giveUp` is false (the caller retries).
     private func ingestThroughOwner(_ locked: LogError, sink: RejectSink, progress: ProgressDisplay, giveUp: Bool) async throws -> Int32? {
         // Probe first, so that a directory about to be released is retried rather than reported.
