@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Value types and the backend-neutral log protocol. No I/O.
@@ -70,6 +72,41 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // libcurl, with typed wrappers for its variadic setopt/getinfo calls.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The delivery engine shared by every channel: curl-multi transport, worker pools, rate
+        // limits, retries, circuit breakers, the delivery ledger and dead letters.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "ChaparModels",
+                "CCurl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // SMS gateways: Kannel's sendsms with delivery reports, and a generic JSON HTTP SMS API.
+        .target(name: "ChannelSMS", dependencies: ["ChaparModels", "Delivery"], swiftSettings: upcoming),
+        // IM gateways: Matrix, Telegram Bot API, and a signed generic webhook.
+        .target(name: "ChannelIM", dependencies: ["ChaparModels", "Delivery"], swiftSettings: upcoming),
+        // The one configuration file (YAML): parsed and validated with FILE:LINE errors.
+        .target(
+            name: "ChaparConfig",
+            dependencies: ["ChaparModels", "Delivery", .product(name: "Yams", package: "Yams")],
+            swiftSettings: upcoming
+        ),
+        // The HTTP side of the process: gateway callbacks (Kannel delivery reports) for now.
+        .target(
+            name: "ChaparServer",
+            dependencies: [
+                "ChaparModels",
+                "Delivery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",
@@ -79,6 +116,11 @@ let package = Package(
                 "CustomerStore",
                 "Ingest",
                 "Notifier",
+                "Delivery",
+                "ChannelSMS",
+                "ChannelIM",
+                "ChaparConfig",
+                "ChaparServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,5 +132,10 @@ let package = Package(
         .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], exclude: ["Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "EventLog", "ChaparModels"],
+            swiftSettings: upcoming
+        ),
     ]
 )
