@@ -1,2 +1,494 @@
-/// The one configuration file of a Chapar process (YAML), parsed and validated with `FILE:LINE` errors.
-public enum ConfigFile {}
+public import ChaparModels
+public import Delivery
+import Foundation
+import Yams
+
+/// A Chapar process's configuration, read from one YAML file (`config/chapar.yaml` documents
+/// every key). Everything is validated at load: every problem is reported as `FILE:LINE: key:
+/// what is wrong`, all of them at once, before anything starts.
+public struct ChaparConfiguration: Sendable {
+    /// The file it came from (nil for the built-in defaults).
+    public var file: String?
+    public var callbacks: CallbackSettings?
+    public var pool: PoolConfiguration
+    /// Per channel: its routes (address scheme → gateway chain, primary first).
+    public var channels: [Channel: [(scheme: String?, chain: [Gateway])]]
+    /// Every gateway as configured, for `config show` (secrets masked).
+    public var gateways: [GatewayDescription]
+
+    public init(file: String? = nil, callbacks: CallbackSettings? = nil, pool: PoolConfiguration = PoolConfiguration(),
+                channels: [Channel: [(scheme: String?, chain: [Gateway])]] = [:], gateways: [GatewayDescription] = []) {
+        self.file = file
+        self.callbacks = callbacks
+        self.pool = pool
+        self.channels = channels
+        self.gateways = gateways
+    }
+}
+
+/// Where gateways call back (delivery reports).
+public struct CallbackSettings: Sendable, Hashable {
+    /// The address the callback server listens on (loopback by default).
+    public var host: String
+    public var port: Int
+    /// The base URL gateways use to reach it (defaults to `http://host:port`).
+    public var publicURL: String
+    /// The secret every callback must carry.
+    public var secret: String
+}
+
+/// A gateway as configured, for display: its settings and options, secrets replaced by where they come from.
+public struct GatewayDescription: Sendable, Hashable {
+    public var settings: GatewaySettings
+    public var options: [String: String]
+}
+
+/// The configuration's problems, each as `FILE:LINE: key: what is wrong`.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// Reads and validates the configuration file.
+public enum ConfigFile {
+    /// Loads `path`. `environment` supplies `{env: NAME}` secrets; `kinds` are the gateway types
+    /// this binary knows (`kannel`, `matrix`, …).
+    public static func load(path: String, environment: [String: String],
+                            kinds: [AdapterKind]) throws(ConfigError) -> ChaparConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(problems: ["\(path): cannot read the configuration file (missing or unreadable); pass --config with an existing file"])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(problems: ["\(path): the configuration file is not UTF-8 text"])
+        }
+        return try parse(text, file: path, environment: environment, kinds: kinds)
+    }
+
+    /// Parses configuration text (`file` names it in messages).
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:], kinds: [AdapterKind]) throws(ConfigError) -> ChaparConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(problems: ["\(file):\(YAMLErrorLine.line(error)): not valid YAML: \(YAMLErrorLine.message(error))"])
+        } catch {
+            throw ConfigError(problems: ["\(file): not valid YAML: \(error)"])
+        }
+        var reader = ConfigReader(file: file, environment: environment, kinds: kinds)
+        let configuration = reader.read(root)
+        if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems) }
+        return configuration
+    }
+}
+
+/// Walks the YAML tree, collecting every problem with its line.
+struct ConfigReader {
+    let file: String
+    let environment: [String: String]
+    let kinds: [AdapterKind]
+    var problems: [String] = []
+
+    init(file: String, environment: [String: String], kinds: [AdapterKind]) {
+        self.file = file
+        self.environment = environment
+        self.kinds = kinds
+    }
+
+    mutating func problem(_ node: Node?, _ key: String, _ message: String) {
+        let line = node?.mark.map { ":\($0.line)" } ?? ""
+        problems.append("\(file)\(line): \(key): \(message)")
+    }
+
+    /// The mapping's entries by key, reporting unknown keys and non-mapping values.
+    mutating func mapping(_ node: Node?, _ path: String, allowed: Set<String>?) -> [String: Node] {
+        guard let node else { return [:] }
+        guard case .mapping(let m) = node else {
+            problem(node, path, "expected a mapping (key: value lines)")
+            return [:]
+        }
+        var result: [String: Node] = [:]
+        for (k, v) in m {
+            guard let key = k.string else {
+                problem(k, path, "keys are plain names")
+                continue
+            }
+            if let allowed, !allowed.contains(key) {
+                problem(k, join(path, key), "unknown key; expected one of \(allowed.sorted().joined(separator: ", "))")
+                continue
+            }
+            result[key] = v
+        }
+        return result
+    }
+
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func string(_ node: Node?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard case .scalar(let s) = node else {
+            problem(node, path, "expected a single value")
+            return nil
+        }
+        return s.string
+    }
+
+    mutating func integer(_ node: Node?, _ path: String, range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, path) else { return nil }
+        guard let n = Int(text), range.contains(n) else {
+            problem(node, path, "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return n
+    }
+
+    mutating func number(_ node: Node?, _ path: String, range: ClosedRange<Double>) -> Double? {
+        guard let text = string(node, path) else { return nil }
+        guard let n = Double(text), range.contains(n) else {
+            problem(node, path, "'\(text)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return n
+    }
+
+    mutating func bool(_ node: Node?, _ path: String) -> Bool? {
+        guard let text = string(node, path) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            problem(node, path, "'\(text)' is not true or false")
+            return nil
+        }
+    }
+
+    /// `250ms`, `2s`, `5m`, `1h`, `1d`.
+    mutating func duration(_ node: Node?, _ path: String) -> Duration? {
+        guard let text = string(node, path) else { return nil }
+        if let d = DurationText.parse(text) { return d }
+        problem(node, path, "'\(text)' is not a duration; write e.g. 250ms, 2s, 5m, 1h")
+        return nil
+    }
+
+    /// A secret: `{env: NAME}` or `{file: PATH}` (the file's first line). Never a literal.
+    mutating func secret(_ node: Node?, _ path: String) -> (value: String, source: String)? {
+        guard let node else { return nil }
+        guard case .mapping = node else {
+            problem(node, path, "secrets are never written in the file: use {env: VARIABLE} or {file: /path/to/secret}")
+            return nil
+        }
+        let m = mapping(node, path, allowed: ["env", "file"])
+        if let name = string(m["env"], join(path, "env")) {
+            guard let value = environment[name], !value.isEmpty else {
+                problem(node, path, "environment variable \(name) is not set (or empty)")
+                return nil
+            }
+            return (value, "env \(name)")
+        }
+        if let file = string(m["file"], join(path, "file")) {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                problem(node, path, "cannot read secret file \(file)")
+                return nil
+            }
+            let value = String(text.prefix { $0 != "\n" && $0 != "\r" })
+            guard !value.isEmpty else {
+                problem(node, path, "secret file \(file) is empty")
+                return nil
+            }
+            return (value, "file \(file)")
+        }
+        problem(node, path, "give {env: VARIABLE} or {file: /path/to/secret}")
+        return nil
+    }
+
+    // MARK: The file's sections
+
+    mutating func read(_ root: Node?) -> ChaparConfiguration {
+        var configuration = ChaparConfiguration(file: file)
+        let top = mapping(root, "", allowed: ["callbacks", "delivery", "channels", "gateways"])
+        configuration.callbacks = callbacks(top["callbacks"])
+        configuration.pool = pool(top["delivery"])
+        let context = GatewayContext(callbackBaseURL: configuration.callbacks?.publicURL, callbackSecret: configuration.callbacks?.secret)
+        let (gateways, descriptions) = self.gateways(top["gateways"], context: context)
+        configuration.gateways = descriptions
+        configuration.channels = channels(top["channels"], gateways: gateways)
+        return configuration
+    }
+
+    mutating func callbacks(_ node: Node?) -> CallbackSettings? {
+        guard let node else { return nil }
+        let m = mapping(node, "callbacks", allowed: ["listen", "public-url", "secret"])
+        var host = "127.0.0.1", port = 8089
+        if let listen = string(m["listen"], "callbacks.listen") {
+            if let (h, p) = HostPort.parse(listen) {
+                host = h
+                port = p
+            } else {
+                problem(m["listen"], "callbacks.listen", "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8089)")
+            }
+        }
+        let publicURL = string(m["public-url"], "callbacks.public-url") ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        do {
+            try URLCheck.http(publicURL, key: "callbacks.public-url")
+        } catch {
+            problem(m["public-url"] ?? node, "callbacks.public-url", error.message)
+        }
+        guard let secretNode = m["secret"] else {
+            problem(node, "callbacks.secret", "missing: gateways' callbacks must carry a secret ({env: VARIABLE} or {file: PATH})")
+            return nil
+        }
+        guard let secret = self.secret(secretNode, "callbacks.secret") else { return nil }
+        if secret.value.utf8.count < 16 { problem(secretNode, "callbacks.secret", "the callback secret needs at least 16 characters") }
+        return CallbackSettings(host: host, port: port, publicURL: publicURL, secret: secret.value)
+    }
+
+    mutating func pool(_ node: Node?) -> PoolConfiguration {
+        var pool = PoolConfiguration()
+        let m = mapping(node, "delivery", allowed: ["lane-capacity", "fetch-batch", "commit-interval", "defer-threshold", "schedule-interval"])
+        if let v = integer(m["lane-capacity"], "delivery.lane-capacity", range: 1...1_000_000) { pool.laneCapacity = v }
+        if let v = integer(m["fetch-batch"], "delivery.fetch-batch", range: 1...100_000) { pool.fetchBatch = v }
+        if let v = duration(m["commit-interval"], "delivery.commit-interval") { pool.commitInterval = v }
+        if let v = duration(m["defer-threshold"], "delivery.defer-threshold") { pool.deferThreshold = v }
+        if let v = duration(m["schedule-interval"], "delivery.schedule-interval") { pool.scheduleInterval = v }
+        return pool
+    }
+
+    static let generalGatewayKeys: Set<String> = [
+        "type", "rate", "burst", "max-in-flight", "connect-timeout", "timeout", "retry", "breaker", "failover", "tls",
+    ]
+
+    mutating func gateways(_ node: Node?, context: GatewayContext) -> ([String: (gateway: Gateway, node: Node)], [GatewayDescription]) {
+        var built: [String: (gateway: Gateway, node: Node, failover: String?)] = [:]
+        var descriptions: [GatewayDescription] = []
+        guard let node else { return ([:], []) }
+        guard case .mapping(let all) = node else {
+            problem(node, "gateways", "expected a mapping of gateway names to their settings")
+            return ([:], [])
+        }
+        for (k, v) in all {
+            guard let name = k.string, !name.isEmpty, name.utf8.count <= 64,
+                  name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                problem(k, "gateways", "a gateway name is 1-64 letters, digits, '-', '_' or '.'")
+                continue
+            }
+            let path = "gateways.\(name)"
+            guard case .mapping(let m) = v else {
+                problem(v, path, "expected the gateway's settings (type, url, …)")
+                continue
+            }
+            var fields: [String: Node] = [:]
+            for (key, value) in m { if let key = key.string { fields[key] = value } }
+            guard let typeText = string(fields["type"], "\(path).type") else {
+                problem(v, "\(path).type", "missing; one of \(kinds.map(\.type).sorted().joined(separator: ", "))")
+                continue
+            }
+            guard let kind = kinds.first(where: { $0.type == typeText }) else {
+                problem(fields["type"], "\(path).type", "unknown gateway type '\(typeText)'; use one of \(kinds.map(\.type).sorted().joined(separator: ", "))")
+                continue
+            }
+            var settings = GatewaySettings(name: name, type: kind.type, channel: kind.channel)
+            var options: [String: String] = [:], shown: [String: String] = [:], optionLines: [String: Node] = [:]
+            var secretKeys: Set<String> = []
+            for (key, value) in fields {
+                let keyPath = "\(path).\(key)"
+                switch key {
+                case "type":
+                    continue
+                case "rate":
+                    if let text = string(value, keyPath) {
+                        let number = text.hasSuffix("/s") ? String(text.dropLast(2)) : text
+                        if let r = Double(number), r > 0, r <= 1_000_000 {
+                            settings.rateLimit = .init(perSecond: r, burst: settings.rateLimit?.burst ?? max(1, r))
+                        } else {
+                            problem(value, keyPath, "'\(text)' is not a rate; write messages per second, e.g. 100/s")
+                        }
+                    }
+                case "burst":
+                    if let b = number(value, keyPath, range: 1...1_000_000) {
+                        if settings.rateLimit != nil { settings.rateLimit?.burst = b } else { settings.rateLimit = .init(perSecond: .infinity, burst: b) }
+                    }
+                case "max-in-flight":
+                    if let n = integer(value, keyPath, range: 1...100_000) { settings.maxInFlight = n }
+                case "connect-timeout":
+                    if let d = duration(value, keyPath) { settings.timeouts.connect = d }
+                case "timeout":
+                    if let d = duration(value, keyPath) { settings.timeouts.total = d }
+                case "retry":
+                    settings.retry = retry(value, keyPath)
+                case "breaker":
+                    settings.breaker = breaker(value, keyPath)
+                case "failover":
+                    settings.failover = string(value, keyPath)
+                case "tls":
+                    let t = mapping(value, keyPath, allowed: ["verify", "ca-file"])
+                    if let verify = bool(t["verify"], "\(keyPath).verify") { settings.tls.verify = verify }
+                    if let ca = string(t["ca-file"], "\(keyPath).ca-file") {
+                        if FileManager.default.isReadableFile(atPath: ca) { settings.tls.caFile = ca } else { problem(t["ca-file"], "\(keyPath).ca-file", "cannot read \(ca)") }
+                    }
+                default:
+                    guard kind.options.contains(key) else {
+                        let known = (ConfigReader.generalGatewayKeys.subtracting(["type"])).union(kind.options).sorted()
+                        problem(value, keyPath, "unknown key for a \(kind.type) gateway; expected one of \(known.joined(separator: ", "))")
+                        continue
+                    }
+                    optionLines[key] = value
+                    if kind.secrets.contains(key) {
+                        if let s = secret(value, keyPath) {
+                            options[key] = s.value
+                            shown[key] = "<secret from \(s.source)>"
+                            secretKeys.insert(key)
+                        }
+                    } else if let text = string(value, keyPath) {
+                        options[key] = text
+                        shown[key] = text
+                    }
+                }
+            }
+            if let rate = settings.rateLimit, rate.perSecond == .infinity {
+                problem(fields["burst"], "\(path).burst", "burst needs a rate (e.g. rate: 100/s)")
+                settings.rateLimit = nil
+            }
+            do {
+                let adapter = try kind.factory(settings, GatewayOptions(options, secretKeys: secretKeys), context)
+                built[name] = (Gateway(settings: settings, adapter: adapter), v, settings.failover)
+                descriptions.append(GatewayDescription(settings: settings, options: shown))
+            } catch {
+                // Report it at the option's line when the option is there, else at the gateway.
+                problem(optionLines[error.key] ?? v, "\(path).\(error.key)", error.message)
+            }
+        }
+        // Failovers must exist, serve the same channel, and not loop.
+        for (name, entry) in built {
+            guard let failover = entry.failover else { continue }
+            guard let target = built[failover] else {
+                problem(entry.node, "gateways.\(name).failover", "no gateway named '\(failover)'")
+                continue
+            }
+            if target.gateway.settings.channel != entry.gateway.settings.channel {
+                problem(entry.node, "gateways.\(name).failover", "'\(failover)' is a \(target.gateway.settings.channel) gateway; a failover must serve the same channel (\(entry.gateway.settings.channel))")
+            }
+            var seen: Set<String> = [name]
+            var next: String? = failover
+            while let n = next {
+                if seen.contains(n) {
+                    problem(entry.node, "gateways.\(name).failover", "failovers loop back to '\(n)'")
+                    break
+                }
+                seen.insert(n)
+                next = built[n]?.failover
+            }
+        }
+        return (built.mapValues { ($0.gateway, $0.node) }, descriptions.sorted { $0.settings.name < $1.settings.name })
+    }
+
+    mutating func retry(_ node: Node, _ path: String) -> RetryPolicy {
+        var policy = RetryPolicy()
+        let m = mapping(node, path, allowed: ["attempts", "backoff", "max-backoff", "multiplier", "jitter", "max-retry-after"])
+        if let v = integer(m["attempts"], "\(path).attempts", range: 1...100) { policy.maxAttempts = v }
+        if let v = duration(m["backoff"], "\(path).backoff") { policy.initialBackoff = v }
+        if let v = duration(m["max-backoff"], "\(path).max-backoff") { policy.maxBackoff = v }
+        if let v = number(m["multiplier"], "\(path).multiplier", range: 1...10) { policy.multiplier = v }
+        if let v = number(m["jitter"], "\(path).jitter", range: 0...1) { policy.jitter = v }
+        if let v = duration(m["max-retry-after"], "\(path).max-retry-after") { policy.maxRetryAfter = v }
+        return policy
+    }
+
+    mutating func breaker(_ node: Node, _ path: String) -> CircuitBreaker.Policy {
+        var policy = CircuitBreaker.Policy()
+        let m = mapping(node, path, allowed: ["failures", "open-for", "probes"])
+        if let v = integer(m["failures"], "\(path).failures", range: 1...10_000) { policy.failureThreshold = v }
+        if let v = duration(m["open-for"], "\(path).open-for") { policy.openDuration = v }
+        if let v = integer(m["probes"], "\(path).probes", range: 1...100) { policy.halfOpenProbes = v }
+        return policy
+    }
+
+    mutating func channels(_ node: Node?, gateways: [String: (gateway: Gateway, node: Node)]) -> [Channel: [(scheme: String?, chain: [Gateway])]] {
+        var result: [Channel: [(scheme: String?, chain: [Gateway])]] = [:]
+        let m = mapping(node, "channels", allowed: Set(Channel.allCases.map(\.rawValue)))
+        for (name, value) in m.sorted(by: { $0.key < $1.key }) {
+            guard let channel = Channel(rawValue: name) else { continue }
+            let path = "channels.\(name)"
+            let c = mapping(value, path, allowed: ["gateway", "routes"])
+            var routes: [(scheme: String?, chain: [Gateway])] = []
+            func chain(_ start: String, _ at: Node?, _ keyPath: String, _ reader: inout ConfigReader) -> [Gateway]? {
+                guard let first = gateways[start] else {
+                    reader.problem(at, keyPath, "no gateway named '\(start)' (or it has errors above)")
+                    return nil
+                }
+                guard first.gateway.settings.channel == channel else {
+                    reader.problem(at, keyPath, "'\(start)' is a \(first.gateway.settings.channel) gateway, not \(channel)")
+                    return nil
+                }
+                var list = [first.gateway]
+                var seen: Set<String> = [start]
+                while let next = list.last?.settings.failover, let g = gateways[next], !seen.contains(next) {
+                    seen.insert(next)
+                    list.append(g.gateway)
+                }
+                return list
+            }
+            if let g = string(c["gateway"], "\(path).gateway"), let list = chain(g, c["gateway"], "\(path).gateway", &self) {
+                routes.append((nil, list))
+            }
+            for (scheme, target) in mapping(c["routes"], "\(path).routes", allowed: nil).sorted(by: { $0.key < $1.key }) {
+                guard channel == .im else {
+                    problem(target, "\(path).routes", "routes by address scheme are for im (telegram, matrix, webhook); use gateway")
+                    break
+                }
+                guard ["telegram", "matrix", "webhook"].contains(scheme) else {
+                    problem(target, "\(path).routes.\(scheme)", "unknown address scheme; use telegram, matrix or webhook")
+                    continue
+                }
+                if let g = string(target, "\(path).routes.\(scheme)"), let list = chain(g, target, "\(path).routes.\(scheme)", &self) {
+                    routes.append((scheme, list))
+                }
+            }
+            if routes.isEmpty {
+                problem(value, path, "give the channel a gateway (gateway: NAME)\(channel == .im ? " or routes per address scheme" : "")")
+            } else {
+                result[channel] = routes
+            }
+        }
+        return result
+    }
+}
+
+/// `HOST:PORT`, `[v6]:PORT`.
+enum HostPort {
+    static func parse(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+}
+
+/// Durations as written in the file.
+public enum DurationText {
+    /// `250ms`, `2s`, `1.5s`, `5m`, `1h`, `1d`; nil otherwise.
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (unit, seconds) in units where text.hasSuffix(unit) {
+            guard let n = Double(text.dropLast(unit.count)), n >= 0, n.isFinite else { return nil }
+            return .milliseconds(Int64((n * seconds * 1000).rounded()))
+        }
+        return nil
+    }
+}
+
+/// Line and message of Yams' parse errors.
+enum YAMLErrorLine {
+    static func line(_ error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: 1
+        }
+    }
+
+    static func message(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        default: "\(error)"
+        }
+    }
+}

@@ -107,6 +107,14 @@ public struct JSONWriter: Sendable {
         appendString(value)
     }
 
+    /// An array member whose key is only known at run time (map entries); escaped like a value.
+    public mutating func beginArray(named key: String) {
+        separate()
+        appendString(key)
+        bytes.append(0x3A)
+        open(0x5B)
+    }
+
     /// Keys are literals in our code: copied as they are (they never need escaping).
     /// The separator, the quoted key and the colon go in with one append (a record has a dozen keys).
     private mutating func key(_ key: StaticString) {

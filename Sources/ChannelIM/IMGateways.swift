@@ -1,2 +1,0 @@
-/// IM delivery: adapters for Matrix, the Telegram Bot API and signed generic webhooks.
-public enum IMGateways {}

@@ -1,0 +1,376 @@
+public import ChaparModels
+import Foundation
+import GRDB
+public import Logging
+import Synchronization
+
+/// The delivery ledger: the fate of every job that was attempted (status, attempts, gateway, last
+/// answer, timestamps), every attempt, every delivery report, the quiet-hours schedule and the dead
+/// letters' records for replay. One SQLite file, `DATA_DIR/deliveries.sqlite`, in WAL mode.
+///
+/// Writes are batched: ``submit(_:)`` queues an update and returns at once; a dedicated writer
+/// thread commits everything queued in one transaction, so the ledger never caps delivery
+/// throughput. ``flush()`` returns once every update submitted before it is committed: the pools
+/// call it before they commit log offsets, so a job whose offset is committed always has its
+/// ledger row (a job already `sent` is never sent again after a restart).
+///
+/// Other processes (`chapar deliveries …`) may open the same file concurrently; SQLite serialises
+/// their writes. Schema: `docs/delivery.md`.
+public final class DeliveryLedger: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    private let logger: Logger
+    private let writer: LedgerWriter
+
+    private init(path: String, pool: DatabasePool, logger: Logger) {
+        self.path = path
+        self.pool = pool
+        self.logger = logger
+        writer = LedgerWriter(pool: pool, logger: logger)
+    }
+
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    public static func open(path: String, busyTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "chapar.ledger")) throws(DeliveryError) -> DeliveryLedger {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+            throw DeliveryError(.storage, "cannot open the delivery ledger \(path): directory \(directory) does not exist")
+        }
+        var config = Configuration()
+        config.label = "chapar.ledger"
+        config.busyMode = .timeout(busyTimeout.seconds)
+        config.maximumReaderCount = 4
+        config.prepareDatabase { db in
+            // WAL + NORMAL: a commit survives a crash of the process (SIGKILL); only a power cut
+            // can lose the last transactions, which then resend in-flight jobs with the same ids.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            if try !pool.read({ try migrator.hasCompletedMigrations($0) }) {
+                try migrator.migrate(pool)
+            }
+            return DeliveryLedger(path: path, pool: pool, logger: logger)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw DeliveryError(.busy, "the delivery ledger \(path) is busy (another process holds a write lock); retry")
+        } catch {
+            throw DeliveryError(.storage, "cannot open the delivery ledger \(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    event TEXT NOT NULL,
+                    customer TEXT NOT NULL,
+                    channel TEXT NOT NULL CHECK (channel IN ('sms','email','fax','im')),
+                    priority TEXT NOT NULL CHECK (priority IN ('urgent','normal','bulk')),
+                    status TEXT NOT NULL CHECK (status IN ('scheduled','retrying','sent','delivered','failed','dead','expired')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    gateway TEXT,
+                    gateway_ref TEXT,
+                    last_response TEXT,
+                    reason TEXT,
+                    address TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    due_at INTEGER,
+                    record BLOB,
+                    budget_from INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX jobs_event ON jobs(event);
+                CREATE INDEX jobs_customer ON jobs(customer, updated_at);
+                CREATE INDEX jobs_status ON jobs(status, channel, updated_at);
+                CREATE INDEX jobs_due ON jobs(channel, due_at) WHERE status = 'scheduled';
+                CREATE TABLE attempts (
+                    job TEXT NOT NULL,
+                    number INTEGER NOT NULL CHECK (number >= 1),
+                    at INTEGER NOT NULL,
+                    gateway TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    status INTEGER,
+                    response TEXT NOT NULL,
+                    duration_ms REAL NOT NULL,
+                    PRIMARY KEY (job, number)
+                );
+                CREATE TABLE reports (
+                    job TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    gateway TEXT NOT NULL,
+                    status TEXT,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX reports_job ON reports(job, at);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Writing
+
+    /// Queues a state change; committed with the next batch.
+    public func submit(_ entry: LedgerEntry) {
+        writer.enqueue(.entry(entry))
+    }
+
+    /// Queues a delivery report: moves the job to `delivered` or `failed` (a report never moves a
+    /// job back from a final state it already reached by another report), and keeps the report.
+    public func submit(_ report: DeliveryReport) {
+        writer.enqueue(.report(report))
+    }
+
+    /// Returns once every update submitted before this call is committed.
+    public func flush() async throws(DeliveryError) {
+        let result: Result<Void, DeliveryError> = await withCheckedContinuation { c in
+            writer.enqueue(.flush(c))
+        }
+        try result.get()
+    }
+
+    /// Stops the writer thread after committing what is queued, and closes the database.
+    public func close() {
+        writer.stop()
+        do { try pool.close() } catch { logger.warning("closing the delivery ledger failed: \(error)") }
+    }
+
+    // MARK: Reading
+
+    /// What the ledger says of a job a pool is about to handle.
+    public struct JobState: Sendable, Hashable {
+        public var status: JobStatus
+        /// Attempts made so far.
+        public var attempts: Int
+        /// Attempts made before the job's last replay: the retry budget counts from here.
+        public var budgetFrom: Int
+    }
+
+    /// Each known job's state (jobs without a row are absent).
+    public func states(of ids: [JobID]) async throws(DeliveryError) -> [JobID: JobState] {
+        guard !ids.isEmpty else { return [:] }
+        return try await onWriterThread { db in
+            var result: [JobID: JobState] = [:]
+            var start = 0
+            while start < ids.count {
+                let chunk = ids[start..<min(ids.count, start + 500)]
+                start += chunk.count
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, status, attempts, budget_from FROM jobs WHERE id IN (\(marks))",
+                                               arguments: StatementArguments(chunk.map(\.rawValue)))
+                while let row = try rows.next() {
+                    guard let id = try? JobID(row[0] as String), let status = JobStatus(rawValue: row[1]) else { continue }
+                    result[id] = JobState(status: status, attempts: row[2], budgetFrom: row[3])
+                }
+            }
+            return result
+        }
+    }
+
+    /// Scheduled jobs of `channel` due at `now`, oldest first, excluding `skipping` (already taken).
+    public func due(channel: Channel, now: Timestamp, limit: Int, skipping: Set<JobID>) async throws(DeliveryError) -> [(id: JobID, record: [UInt8])] {
+        try await onWriterThread { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, record FROM jobs WHERE status = 'scheduled' AND channel = ? AND due_at <= ? AND record IS NOT NULL
+                ORDER BY due_at LIMIT ?
+                """, arguments: [channel.rawValue, now.milliseconds, limit + skipping.count])
+            return rows.compactMap { row -> (id: JobID, record: [UInt8])? in
+                guard let id = try? JobID(row[0] as String), !skipping.contains(id) else { return nil }
+                let data: Data = row[1]
+                return (id, Array(data))
+            }.prefix(limit).map { $0 }
+        }
+    }
+
+    /// The earliest `dueAt` among scheduled jobs of `channel`, if any.
+    public func nextDue(channel: Channel) async throws(DeliveryError) -> Timestamp? {
+        try await onWriterThread { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(due_at) FROM jobs WHERE status = 'scheduled' AND channel = ?",
+                               arguments: [channel.rawValue]).map { Timestamp(milliseconds: $0) }
+        }
+    }
+
+    /// Runs a read on the writer thread: it sees every committed update and never blocks the
+    /// cooperative pool.
+    private func onWriterThread<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(DeliveryError) -> T {
+        let result: Result<T, DeliveryError> = await withCheckedContinuation { c in
+            writer.enqueue(.read({ db in
+                do {
+                    c.resume(returning: .success(try body(db)))
+                } catch {
+                    c.resume(returning: .failure(DeliveryError(.storage, "reading the delivery ledger failed: \(error)")))
+                }
+            }, { c.resume(returning: .failure($0)) }))
+        }
+        return try result.get()
+    }
+}
+
+/// The ledger's writer thread and its queue.
+///
+/// `@unchecked Sendable`: the queue is guarded by `lock`; the database is only touched on the
+/// writer thread.
+private final class LedgerWriter: @unchecked Sendable {
+    enum Operation {
+        case entry(LedgerEntry)
+        case report(DeliveryReport)
+        case flush(CheckedContinuation<Result<Void, DeliveryError>, Never>)
+        /// Runs on the writer thread with a database connection; the second closure reports a failure to open one.
+        case read((Database) -> Void, (DeliveryError) -> Void)
+    }
+
+    private let pool: DatabasePool
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var queue: [Operation] = []
+    private var stopping = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    /// Final reports that arrived before their job's row (a gateway can report within
+    /// milliseconds of accepting): applied when the row is written. Writer thread only.
+    private var earlyReports: [JobID: JobStatus] = [:]
+
+    init(pool: DatabasePool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+        let thread = Thread { [self] in loop() }
+        thread.name = "chapar-ledger"
+        self.thread = thread
+        thread.start()
+    }
+
+    func enqueue(_ op: Operation) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            fail(op, DeliveryError(.closed, "the delivery ledger is closed"))
+            return
+        }
+        queue.append(op)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        let wasStopping = stopping
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if !wasStopping { finished.wait() }
+    }
+
+    private func fail(_ op: Operation, _ error: DeliveryError) {
+        switch op {
+        case .flush(let c): c.resume(returning: .failure(error))
+        case .read(_, let failed): failed(error)
+        case .entry, .report: break
+        }
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            let done = stopping && batch.isEmpty
+            condition.unlock()
+            if done { break }
+            process(batch)
+        }
+        finished.signal()
+    }
+
+    private func process(_ batch: [Operation]) {
+        var writes: [Operation] = []
+        var waiters: [CheckedContinuation<Result<Void, DeliveryError>, Never>] = []
+        var reads: [Operation] = []
+        for op in batch {
+            switch op {
+            case .entry, .report: writes.append(op)
+            case .flush(let c): waiters.append(c)
+            case .read: reads.append(op)
+            }
+        }
+        var failure: DeliveryError?
+        if !writes.isEmpty {
+            do {
+                try pool.write { db in try apply(writes, db) }
+            } catch {
+                failure = DeliveryError(.storage, "writing the delivery ledger failed: \(error)")
+                logger.error("delivery ledger write failed", metadata: ["chapar.problem": "\(error)"])
+            }
+        }
+        for c in waiters { c.resume(returning: failure.map { .failure($0) } ?? .success(())) }
+        for case .read(let body, let failed) in reads {
+            do {
+                try pool.read { db in body(db) }
+            } catch {
+                failed(DeliveryError(.storage, "reading the delivery ledger failed: \(error)"))
+            }
+        }
+    }
+
+    private func apply(_ writes: [Operation], _ db: Database) throws {
+        // Rank order of the statuses, for "never move back": see JobStatus.rank.
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO jobs (id, event, customer, channel, priority, status, attempts, gateway, gateway_ref, last_response,
+                              reason, address, created_at, updated_at, due_at, record)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET
+                status = CASE WHEN \(Self.rankSQL("jobs.status")) > \(Self.rankSQL("excluded.status"))
+                              AND excluded.status NOT IN ('scheduled') THEN jobs.status ELSE excluded.status END,
+                attempts = MAX(jobs.attempts, excluded.attempts),
+                gateway = COALESCE(excluded.gateway, jobs.gateway),
+                gateway_ref = COALESCE(excluded.gateway_ref, jobs.gateway_ref),
+                last_response = COALESCE(excluded.last_response, jobs.last_response),
+                reason = COALESCE(excluded.reason, jobs.reason),
+                event = excluded.event, customer = excluded.customer, priority = excluded.priority, address = excluded.address,
+                created_at = excluded.created_at,
+                updated_at = excluded.updated_at,
+                due_at = excluded.due_at,
+                record = excluded.record
+            """)
+        let attempt = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO attempts (job, number, at, gateway, outcome, status, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let report = try db.cachedStatement(sql: "INSERT INTO reports (job, at, gateway, status, detail) VALUES (?, ?, ?, ?, ?)")
+        let reportStatus = try db.cachedStatement(sql: """
+            UPDATE jobs SET status = ?, updated_at = ? WHERE id = ? AND status IN ('scheduled','retrying','sent')
+            """)
+        for op in writes {
+            switch op {
+            case .entry(let e):
+                var status = e.status
+                if !earlyReports.isEmpty, let reported = earlyReports.removeValue(forKey: e.job), status.rank < reported.rank {
+                    status = reported
+                }
+                try upsert.execute(arguments: [
+                    e.job.rawValue, e.event.rawValue, e.customer.rawValue, e.channel.rawValue, e.priority.rawValue, status.rawValue,
+                    e.attempts, e.gateway, e.gatewayReference, e.lastResponse, e.reason, e.maskedAddress,
+                    e.createdAt.milliseconds, e.at.milliseconds, e.dueAt?.milliseconds, e.record.map { Data($0) },
+                ])
+                if let a = e.attempt {
+                    try attempt.execute(arguments: [e.job.rawValue, a.number, a.at.milliseconds, a.gateway, a.outcome, a.status,
+                                                    a.response, a.durationMilliseconds])
+                }
+            case .report(let r):
+                try report.execute(arguments: [r.job.rawValue, r.at.milliseconds, r.gateway, r.status?.rawValue, r.detail])
+                if let status = r.status {
+                    try reportStatus.execute(arguments: [status.rawValue, r.at.milliseconds, r.job.rawValue])
+                    if db.changesCount == 0,
+                       try Bool.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE id = ?", arguments: [r.job.rawValue]) == nil {
+                        earlyReports[r.job] = status
+                    }
+                }
+            case .flush, .read:
+                break
+            }
+        }
+    }
+
+    private static func rankSQL(_ column: String) -> String {
+        "(CASE \(column) WHEN 'scheduled' THEN 0 WHEN 'retrying' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END)"
+    }
+}
