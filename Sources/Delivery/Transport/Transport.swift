@@ -78,12 +78,18 @@ public struct TransferResponse: Sendable {
     public var body: [UInt8]
     /// Wall time from the start of the transfer to its end.
     public var duration: Duration
+    /// True when the gateway sent more body than the transport keeps (``CurlEngine`` keeps
+    /// ``CurlEngine/Configuration/maxResponseBodyBytes``, 64 KiB by default): `body` is then only
+    /// the start of it, and a parser that fails on it should say so rather than blame the gateway.
+    public var bodyTruncated: Bool
 
-    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], duration: Duration = .zero) {
+    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], duration: Duration = .zero,
+                bodyTruncated: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
         self.duration = duration
+        self.bodyTruncated = bodyTruncated
     }
 
     /// The first header with this name, case-insensitively.
