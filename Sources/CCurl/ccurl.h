@@ -22,13 +22,13 @@ static inline CURLcode ccurl_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { r
 
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
-/* A request body that libcurl copies (POSTFIELDSIZE_LARGE, then COPYPOSTFIELDS), so the caller's
-   buffer may be freed at once. An empty body is still a body: with a NULL pointer, COPYPOSTFIELDS
-   would clear the post data and libcurl would fall back to its read callback (stdin). */
-static inline CURLcode ccurl_easy_set_copied_body(CURL *h, const void *bytes, curl_off_t size) {
+/* A request body that libcurl reads in place (POSTFIELDSIZE_LARGE, then POSTFIELDS, no copy): the
+   bytes must stay valid until the handle is removed from its multi handle. An empty body is still a
+   body: with a NULL pointer libcurl would fall back to its read callback, which reads stdin. */
+static inline CURLcode ccurl_easy_set_body(CURL *h, const void *bytes, curl_off_t size) {
     CURLcode rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
     if (rc != CURLE_OK) return rc;
-    return curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, (size > 0 && bytes) ? (const char *)bytes : "");
+    return curl_easy_setopt(h, CURLOPT_POSTFIELDS, (size > 0 && bytes) ? bytes : (const void *)"");
 }
 
 /* CURLOPT_ERRORBUFFER: a caller-owned buffer of at least CURL_ERROR_SIZE bytes. */

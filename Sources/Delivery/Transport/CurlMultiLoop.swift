@@ -15,9 +15,10 @@ final class CurlMultiLoop: @unchecked Sendable {
     struct Inbox {
         var submitted: [CurlTransfer] = []
         var cancelled: [CurlTransfer] = []
-        /// A wake-up was sent since the engine thread last drained the inbox: another one
-        /// would only cost a syscall (the first is still unread, or the engine is awake anyway).
-        var wakePending = false
+        /// The engine thread found the inbox empty and is (about to be) asleep in
+        /// `curl_multi_poll`. Only then does a new item need `curl_multi_wakeup`: an awake engine
+        /// drains the inbox before it sleeps again, and one wake-up per sleep is enough.
+        var engineAsleep = false
         var stopping = false
     }
 
@@ -78,7 +79,6 @@ final class CurlMultiLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.stopping else { return }
             inbox.stopping = true
-            inbox.wakePending = false
             wake(&inbox)
         }
         exited.wait()
@@ -88,8 +88,8 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     /// Call with the inbox lock held.
     private func wake(_ inbox: inout Inbox) {
-        guard !inbox.wakePending else { return }
-        inbox.wakePending = true
+        guard inbox.engineAsleep else { return }
+        inbox.engineAsleep = false
         _ = curl_multi_wakeup(multi)
     }
 
@@ -108,7 +108,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             let stopping = inbox.withLock { inbox in
                 swap(&inbox.submitted, &submitted)
                 swap(&inbox.cancelled, &cancelled)
-                inbox.wakePending = false
+                inbox.engineAsleep = false
                 return inbox.stopping
             }
             if stopping { break }
@@ -119,7 +119,13 @@ final class CurlMultiLoop: @unchecked Sendable {
 
             _ = curl_multi_perform(multi, &stillRunning)
             collectFinished()
-            _ = curl_multi_poll(multi, nil, 0, Self.pollMilliseconds, nil)
+            // Sleep only if nothing arrived meanwhile; from here on a submitter wakes us.
+            let sleep = inbox.withLock { inbox in
+                guard inbox.submitted.isEmpty, inbox.cancelled.isEmpty, !inbox.stopping else { return false }
+                inbox.engineAsleep = true
+                return true
+            }
+            if sleep { _ = curl_multi_poll(multi, nil, 0, Self.pollMilliseconds, nil) }
         }
         tearDown(unattached: submitted)
         exited.signal()
@@ -186,19 +192,16 @@ final class CurlMultiLoop: @unchecked Sendable {
             case .get:
                 break   // the default after a reset
             case .post:
-                set(setBody(h, request.body))
+                set(ccurl_easy_set_body(h, transfer.bodyBytes, curl_off_t(transfer.bodyCount)))
             case .put:
                 // Not CURLOPT_UPLOAD (which would need a read callback and chunked framing):
-                // a POST body sent with the PUT verb, as the Matrix API expects.
+                // a POST body sent with the PUT verb, as the Matrix API expects. The body is the
+                // transfer's own copy, alive until the handle is removed (see CurlTransfer).
                 set(ccurl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, "PUT"))
-                set(setBody(h, request.body))
+                set(ccurl_easy_set_body(h, transfer.bodyBytes, curl_off_t(transfer.bodyCount)))
             }
         }
         return rc
-    }
-
-    private func setBody(_ h: UnsafeMutableRawPointer, _ body: [UInt8]) -> CURLcode {
-        body.withUnsafeBytes { ccurl_easy_set_copied_body(h, $0.baseAddress, curl_off_t($0.count)) }
     }
 
     /// Hands every finished transfer back to its caller.
@@ -239,7 +242,8 @@ final class CurlMultiLoop: @unchecked Sendable {
         unlink(transfer)
     }
 
-    /// Resumes the caller unless cancellation or shutdown did so first.
+    /// Resumes the caller unless cancellation or shutdown did so first. Resuming only queues the
+    /// caller's task on its executor; it never runs caller code on this thread.
     private func finish(_ transfer: CurlTransfer, _ failure: TransportError?) {
         transfer.settle()?.resume(returning: failure)
     }
