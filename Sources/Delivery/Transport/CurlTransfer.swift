@@ -40,7 +40,6 @@ final class CurlTransfer: @unchecked Sendable {
     let bodyBytes: UnsafeRawPointer?
     let bodyCount: Int
     let started: ContinuousClock.Instant
-    let maxBodyBytes: Int
     private let phase = Mutex<Phase>(.created)
 
     // Engine thread only while attached (see the type's comment).
@@ -63,7 +62,6 @@ final class CurlTransfer: @unchecked Sendable {
 
     init(_ request: TransferRequest, maxBodyBytes: Int) {
         self.request = request
-        self.maxBodyBytes = maxBodyBytes
         let nodeCount = request.headers.count + 1
         let nodesSize = nodeCount * MemoryLayout<curl_slist>.stride
         var textSize = Self.expectLine.utf8CodeUnitCount + 1
@@ -146,7 +144,8 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Engine thread: libcurl callbacks
 
-    /// Keeps at most `maxBodyBytes`; the rest is read and dropped so the connection stays usable.
+    /// Keeps at most the engine's body limit; the rest is read and dropped so the connection
+    /// stays usable.
     func appendBody(_ bytes: UnsafeRawBufferPointer) {
         body.append(bytes)
     }
