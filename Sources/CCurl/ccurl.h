@@ -22,4 +22,19 @@ static inline CURLcode ccurl_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { r
 
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 
+/* A request body that libcurl reads in place (POSTFIELDSIZE_LARGE, then POSTFIELDS, no copy): the
+   bytes must stay valid until the handle is removed from its multi handle. An empty body is still a
+   body: with a NULL pointer libcurl would fall back to its read callback, which reads stdin. */
+static inline CURLcode ccurl_easy_set_body(CURL *h, const void *bytes, curl_off_t size) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
+    if (rc != CURLE_OK) return rc;
+    return curl_easy_setopt(h, CURLOPT_POSTFIELDS, (size > 0 && bytes) ? bytes : (const void *)"");
+}
+
+/* CURLOPT_ERRORBUFFER: a caller-owned buffer of at least CURL_ERROR_SIZE bytes. */
+static inline CURLcode ccurl_easy_setopt_errorbuffer(CURL *h, char *buffer) { return curl_easy_setopt(h, CURLOPT_ERRORBUFFER, buffer); }
+
+/* CURL_ERROR_SIZE is a macro; a function makes its value visible to Swift whatever the importer does with macros. */
+static inline int ccurl_error_size(void) { return CURL_ERROR_SIZE; }
+
 #endif

@@ -5,29 +5,39 @@
 /// `perform` never throws: a transport failure (refused connection, timeout, TLS error, reset) is
 /// a ``TransferResult/failure(_:)`` that the adapter and the retry policy classify.
 public protocol Transport: Sendable {
+    /// Sends `request` and returns the answer or why there was none. Returns
+    /// ``TransportError/Kind/cancelled`` promptly when the calling task is cancelled.
     func perform(_ request: TransferRequest) async -> TransferResult
 }
 
 /// One request to a gateway: HTTP(S) today; SMTP and HylaFAX (FTP-like) transfers are added as
 /// further ``Kind``s by the email and fax channels.
 public struct TransferRequest: Sendable {
+    /// The HTTP verb. `post` and `put` send ``TransferRequest/body``; `get` sends none.
     public enum Method: String, Sendable, Hashable {
         case get = "GET", post = "POST", put = "PUT"
     }
 
+    /// The protocol and its verb.
     public enum Kind: Sendable, Hashable {
+        /// HTTP/1.1 (HTTP/2 where TLS negotiates it) to an `http` or `https` URL.
         case http(Method)
     }
 
+    /// What to send; HTTP POST by default.
     public var kind: Kind
     /// Full URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms?...`. Only `http` and `https` for ``Kind/http(_:)``.
     public var url: String
     /// Header lines, `Name: value` (no CR/LF inside).
     public var headers: [String]
+    /// The request body, sent as is for POST and PUT (set `Content-Type` in ``headers``).
     public var body: [UInt8]
+    /// Connect and total time limits.
     public var timeouts: Timeouts
+    /// Certificate checks for `https` URLs.
     public var tls: TLSOptions
 
+    /// A POST by default, with 5 s connect and 30 s total timeouts and TLS verification on.
     public init(kind: Kind = .http(.post), url: String, headers: [String] = [], body: [UInt8] = [],
                 timeouts: Timeouts = Timeouts(), tls: TLSOptions = TLSOptions()) {
         self.kind = kind
@@ -46,6 +56,7 @@ public struct Timeouts: Sendable, Hashable {
     /// Time for the whole transfer, connect included.
     public var total: Duration
 
+    /// Defaults: 5 s to connect, 30 s for the whole transfer.
     public init(connect: Duration = .seconds(5), total: Duration = .seconds(30)) {
         self.connect = connect
         self.total = total
@@ -54,9 +65,12 @@ public struct Timeouts: Sendable, Hashable {
 
 /// TLS settings. Verification is on by default; `caFile` names a PEM bundle for a private gateway CA.
 public struct TLSOptions: Sendable, Hashable {
+    /// Check the peer's certificate chain and host name. Turn off only for a test peer.
     public var verify: Bool
+    /// PEM bundle of the CAs to trust instead of the system's.
     public var caFile: String?
 
+    /// Verification on, the system CA bundle.
     public init(verify: Bool = true, caFile: String? = nil) {
         self.verify = verify
         self.caFile = caFile
@@ -65,7 +79,9 @@ public struct TLSOptions: Sendable, Hashable {
 
 /// A response the gateway sent (any status), or why none arrived.
 public enum TransferResult: Sendable {
+    /// The gateway answered (with any status).
     case response(TransferResponse)
+    /// No answer arrived.
     case failure(TransportError)
 }
 
@@ -75,15 +91,23 @@ public struct TransferResponse: Sendable {
     public var status: Int
     /// Response header fields in order received (names as sent).
     public var headers: [HeaderField]
+    /// The response body (at most the transport's limit; see ``bodyTruncated``).
     public var body: [UInt8]
     /// Wall time from the start of the transfer to its end.
     public var duration: Duration
+    /// True when the gateway sent more body than the transport keeps (``CurlEngine`` keeps
+    /// ``CurlEngine/Configuration/maxResponseBodyBytes``, 64 KiB by default): `body` is then only
+    /// the start of it, and a parser that fails on it should say so rather than blame the gateway.
+    public var bodyTruncated: Bool
 
-    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], duration: Duration = .zero) {
+    /// A response as a transport (or a test's scripted transport) reports it.
+    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], duration: Duration = .zero,
+                bodyTruncated: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
         self.duration = duration
+        self.bodyTruncated = bodyTruncated
     }
 
     /// The first header with this name, case-insensitively.
@@ -99,10 +123,14 @@ public struct TransferResponse: Sendable {
     }
 }
 
+/// One response header field.
 public struct HeaderField: Sendable, Hashable {
+    /// The name as the peer sent it (compare case-insensitively).
     public var name: String
+    /// The value, without surrounding spaces.
     public var value: String
 
+    /// A field from its name and value.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
@@ -123,23 +151,29 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
         case broken
         /// Our request could not be built (bad URL, unsupported option): not retriable.
         case invalidRequest
-        /// The transfer was cancelled (shutdown).
+        /// The transfer was cancelled: by its caller's task, or by the transport's shutdown.
         case cancelled
+        /// Anything else libcurl reports (out of memory, an internal error).
         case other
     }
 
+    /// What went wrong, for the retry policy.
     public var kind: Kind
     /// libcurl's CURLcode, or 0 when the failure did not come from curl.
     public var code: Int32
+    /// What happened, for people (never holds the URL's path or query, which may carry a token).
     public var message: String
 
+    /// An error of `kind`; `code` is the CURLcode when libcurl reported it.
     public init(_ kind: Kind, code: Int32 = 0, _ message: String) {
         self.kind = kind
         self.code = code
         self.message = message
     }
 
+    /// False only for ``Kind/invalidRequest``: the same request would fail the same way.
     public var isRetriable: Bool { kind != .invalidRequest }
 
+    /// The message, with libcurl's code when there is one.
     public var description: String { code == 0 ? message : "\(message) (curl \(code))" }
 }

@@ -1,0 +1,104 @@
+import CCurl
+
+/// The ceiling that `chapar bench delivery` prints beside ``CurlEngine``'s figure: libcurl's multi
+/// interface driven directly on the calling thread, with none of the engine's work (no tasks,
+/// no continuations, no per-request options, no response capture).
+///
+/// `concurrency` easy handles each POST the same body, which lives in one buffer for the whole
+/// run (`POSTFIELDS`, no copy). A handle that finishes is re-added at once, which restarts the
+/// same request on its kept-alive connection, until `requests` transfers have finished.
+public enum RawCurlBenchmark {
+    /// What one run did.
+    public struct Result: Sendable, Hashable {
+        /// Transfers finished (successful or not).
+        public var requests: Int
+        /// Transfers that failed below HTTP or answered a status of 400 or more.
+        public var errors: Int
+        /// Wall time from the first transfer's start to the last one's end.
+        public var seconds: Double
+
+        /// Finished transfers per second.
+        public var requestsPerSecond: Double { seconds > 0 ? Double(requests) / seconds : 0 }
+
+        /// Builds a result (the benchmark itself, or a report that compares runs).
+        public init(requests: Int, errors: Int, seconds: Double) {
+            self.requests = requests
+            self.errors = errors
+            self.seconds = seconds
+        }
+    }
+
+    /// Runs the benchmark, blocking the calling thread until `requests` transfers finished: call
+    /// it from a thread of its own, not from Swift's cooperative pool. `headers` are sent on every
+    /// request (with `Expect:`, as the engine does), so that both figures measure the same bytes.
+    public static func run(url: String, requests: Int, concurrency: Int, body: [UInt8],
+                           headers: [String] = ["Content-Type: application/json"]) -> Result {
+        CurlLibrary.ensureInitialized()
+        let handles = max(1, min(concurrency, requests))
+        guard requests > 0, let multi = curl_multi_init() else {
+            return Result(requests: 0, errors: requests, seconds: 0)
+        }
+        defer { curl_multi_cleanup(multi) }
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, handles)
+
+        // One stable copy of the body for every transfer of the run.
+        let bodyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, body.count), alignment: 1)
+        defer { bodyBuffer.deallocate() }
+        body.withUnsafeBytes { bodyBuffer.copyMemory(from: $0) }
+
+        var headerList = curl_slist_append(nil, "Expect:")
+        for line in headers { headerList = curl_slist_append(headerList, line) ?? headerList }
+        defer { curl_slist_free_all(headerList) }
+
+        var easies: [UnsafeMutableRawPointer] = []
+        defer { for h in easies { curl_easy_cleanup(h) } }
+        for _ in 0..<handles {
+            guard let h = curl_easy_init() else { break }
+            easies.append(h)
+            _ = url.withCString { ccurl_easy_setopt_str(h, CURLOPT_URL, $0) }
+            _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+            _ = ccurl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)
+            _ = ccurl_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = ccurl_easy_setopt_ptr(h, CURLOPT_POSTFIELDS, bodyBuffer.baseAddress)
+            _ = ccurl_easy_setopt_write_cb(h, CURLOPT_WRITEFUNCTION, discardCallback)
+            _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, 30_000)
+        }
+        guard !easies.isEmpty else { return Result(requests: 0, errors: requests, seconds: 0) }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var started = 0
+        var finished = 0
+        var errors = 0
+        for h in easies {
+            _ = curl_multi_add_handle(multi, h)
+            started += 1
+        }
+        var running: Int32 = 0
+        var queued: Int32 = 0
+        while finished < started {
+            _ = curl_multi_perform(multi, &running)
+            while let message = curl_multi_info_read(multi, &queued) {
+                guard message.pointee.msg == CURLMSG_DONE, let h = message.pointee.easy_handle else { continue }
+                let code = message.pointee.data.result
+                var status = 0
+                _ = ccurl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+                if code != CURLE_OK || status >= 400 { errors += 1 }
+                finished += 1
+                _ = curl_multi_remove_handle(multi, h)
+                if started < requests {
+                    _ = curl_multi_add_handle(multi, h)
+                    started += 1
+                }
+            }
+            if finished < started { _ = curl_multi_poll(multi, nil, 0, 1000, nil) }
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for h in easies { _ = curl_multi_remove_handle(multi, h) }
+        return Result(requests: finished, errors: errors + (requests - started), seconds: seconds)
+    }
+
+    /// The answers are not looked at; without a WRITEFUNCTION libcurl would print them to stdout.
+    private static let discardCallback: curl_write_callback = { _, size, count, _ in size * count }
+}
