@@ -1,20 +1,67 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Chapar builds and tests with. Idempotent; safe to re-run.
+# Installs what Chapar builds and tests with. Idempotent and quiet; safe to re-run.
+# Prints one line per thing it installs, nothing when all is there.
 # Needs root (or sudo) on Debian 12 with Swift 6.3 already on PATH.
+#
+# Besides the build packages it installs the real test peers (scripts/peers/):
+#   kannel, kannel-extras  bearerbox + smsbox + fakesmsc (/usr/lib/kannel/test/fakesmsc) for SMS tests
+#   curl                   the peer scripts' readiness checks, and the smoke tests' client
+#   Matrix Synapse         from PyPI into a venv in ${CHAPAR_PEERS_HOME:-/var/cache/chapar-peers}
 set -euo pipefail
 
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
 # sqlite3: the shell, used by a test to hold a database lock from another process.
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3)
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "installing: ${missing[*]}"
+    # Debian's init scripts would start kannel on its default ports right after the install.
+    # Tests start their own instances on free ports, so forbid service starts during the install
+    # (a policy-rc.d that exits 101), unless the image already has such a policy.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# temporary, from chapar scripts/install-deps.sh: no daemon starts during install\nexit 101\n' |
+            $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+        made_policy=1
+        trap '$SUDO rm -f "$policy"' EXIT
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+    # apt and debconf chatter goes to a log that is shown only when the install fails.
+    apt_log=$(mktemp)
+    if ! { $SUDO apt-get update -qq && $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        rm -f "$apt_log"
+        echo "apt-get install ${missing[*]} failed (output above)" >&2
+        exit 1
+    fi
+    rm -f "$apt_log"
+    for p in "${missing[@]}"; do echo "installed: $p (apt)"; done
+    if [ -n "$made_policy" ]; then
+        $SUDO rm -f "$policy"
+        trap - EXIT
+    fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.3 (https://swift.org/install) and retry" >&2; exit 1; }
+
+# Matrix Synapse for the IM delivery tests (scripts/peers/synapse.sh). It lives outside the
+# repository so that a fresh clone reuses it; `python3 -m venv` needs any Python ≥ 3.9.
+peers_home=${CHAPAR_PEERS_HOME:-/var/cache/chapar-peers}
+venv=$peers_home/synapse-venv
+if ! "$venv/bin/python" -c 'import synapse' 2>/dev/null; then
+    python=$(command -v python3 || true)
+    [ -n "$python" ] || { echo "python3 is not on PATH: apt-get install python3 python3-venv and retry" >&2; exit 1; }
+    if [ ! -d "$peers_home" ]; then
+        $SUDO mkdir -p "$peers_home"
+        [ -z "$SUDO" ] || $SUDO chown "$(id -u):$(id -g)" "$peers_home"
+    fi
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check matrix-synapse
+    echo "installed: matrix-synapse $("$venv/bin/python" -c 'import synapse; print(synapse.__version__)') ($venv)"
+fi
