@@ -59,6 +59,21 @@ enum CLIError {
     }
 }
 
+extension CLIError {
+    /// ``run(_:)`` for synchronous commands.
+    static func runSync<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LogError {
+            FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
+            throw ExitCode(exitCode(for: error))
+        } catch let error as any CLIReportable {
+            FileHandle.standardError.write(Data("chapar: error: \(error.cliMessage)\n".utf8))
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
+
 /// Buffered writes to stdout: consumers print millions of lines.
 struct Output {
     private var buffer: [UInt8] = []
