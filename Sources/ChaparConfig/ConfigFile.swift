@@ -285,6 +285,7 @@ struct ConfigReader {
                 problem(fields["type"], "\(path).type", "unknown gateway type '\(typeText)'; use one of \(kinds.map(\.type).sorted().joined(separator: ", "))")
                 continue
             }
+            let problemsBefore = problems.count
             var settings = GatewaySettings(name: name, type: kind.type, channel: kind.channel)
             var options: [String: String] = [:], shown: [String: String] = [:], optionLines: [String: Node] = [:]
             var secretKeys: Set<String> = []
@@ -347,6 +348,8 @@ struct ConfigReader {
                 problem(fields["burst"], "\(path).burst", "burst needs a rate (e.g. rate: 100/s)")
                 settings.rateLimit = nil
             }
+            // The adapter would only repeat what is already reported (a missing secret as "missing").
+            guard problems.count == problemsBefore else { continue }
             do {
                 let adapter = try kind.factory(settings, GatewayOptions(options, secretKeys: secretKeys), context)
                 built[name] = (Gateway(settings: settings, adapter: adapter), v, settings.failover)
@@ -442,7 +445,7 @@ struct ConfigReader {
                     routes.append((scheme, list))
                 }
             }
-            if routes.isEmpty {
+            if routes.isEmpty && c["gateway"] == nil && c["routes"] == nil {
                 problem(value, path, "give the channel a gateway (gateway: NAME)\(channel == .im ? " or routes per address scheme" : "")")
             } else {
                 result[channel] = routes

@@ -40,11 +40,15 @@ public struct CallbackServer: Sendable {
         }
         router.get("/v1/callbacks/kannel/:gateway", use: handler)
         router.post("/v1/callbacks/kannel/:gateway", use: handler)
+        // Hummingbird reports its own shutdown (cancelled child channels) as errors: keep its
+        // logger to real failures; ours (`logger`) says what matters.
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .critical)
         let app = Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "chapar"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: serverLogger)
         do {
             try await app.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {

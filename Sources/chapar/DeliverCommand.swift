@@ -69,12 +69,13 @@ struct DeliverCommand: AsyncParsableCommand {
                 let config = try configOptions.load()
                 let selected = try selectedChannels(config)
                 let logger = cliLogger(options.verbose, label: "chapar.delivery")
-                let ledger = try DeliveryLedger.open(path: DataLayout(options.dataDir).ledger, logger: logger)
-                defer { ledger.close() }
                 let engine = CurlEngine()
                 defer { engine.shutdown() }
                 await warnAboutUnreachableGateways(config, selected: selected, engine: engine)
                 try await options.withLog { log in try await withIngestEndpoint(options, log: log) {
+                    // Opened once the log holds the directory (it creates it, and its lock says who owns it).
+                    let ledger = try DeliveryLedger.open(path: DataLayout(options.dataDir).ledger, logger: logger)
+                    defer { ledger.close() }
                     let pools = selected.map { channel in
                         DeliveryPool(channel: channel, log: log, ledger: ledger, transport: engine, routes: config.channels[channel] ?? [],
                                      configuration: config.pool, logger: logger)
