@@ -49,27 +49,31 @@ enum CLIError {
     static func run<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as LogError {
-            FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
-            throw ExitCode(exitCode(for: error))
-        } catch let error as any CLIReportable {
-            FileHandle.standardError.write(Data("chapar: error: \(error.cliMessage)\n".utf8))
-            throw ExitCode(error.exitCode)
+        } catch {
+            throw report(error)
         }
     }
-}
 
-extension CLIError {
     /// ``run(_:)`` for synchronous commands.
     static func runSync<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as LogError {
+        } catch {
+            throw report(error)
+        }
+    }
+
+    /// Prints a known error's one line and returns its exit code; other errors pass through.
+    private static func report(_ error: any Error) -> any Error {
+        switch error {
+        case let error as LogError:
             FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
-            throw ExitCode(exitCode(for: error))
-        } catch let error as any CLIReportable {
+            return ExitCode(exitCode(for: error))
+        case let error as any CLIReportable:
             FileHandle.standardError.write(Data("chapar: error: \(error.cliMessage)\n".utf8))
-            throw ExitCode(error.exitCode)
+            return ExitCode(error.exitCode)
+        default:
+            return error
         }
     }
 }

@@ -52,12 +52,13 @@ import Testing
                 try await run(pool) { (try h.ledger.list(.init(status: .delivered))).count == 2 }
 
                 // A report with a wrong secret changes nothing and is refused.
-                let forged = try TestCurl.request("http://127.0.0.1:\(port.get())/v1/callbacks/kannel/kannel-1?job=\(jobs[0].id)&secret=wrong&type=2")
+                let forgedURL = "http://127.0.0.1:\(port.get())/v1/callbacks/kannel/kannel-1?job=\(jobs[0].id)&secret=wrong&type=2"
+                let forged = try await offPool { try TestCurl.request(forgedURL, maxTime: .seconds(60)) }
                 #expect(forged.status == 403)
                 group.cancelAll()
                 try await group.waitForAll()
             }
-            let messages = try kannel.waitForMessages(count: 2)
+            let messages = try await offPool { try kannel.waitForMessages(count: 2) }
             #expect(messages.contains { $0.text == "Chapar Bank: debit 12,500.00 IRR" && $0.from == "BANK" })
             #expect(messages.contains { $0.text == persian && $0.coding == "ucs-2" }, "fakesmsc saw: \(messages.map(\.text))")
             for job in jobs {
@@ -73,9 +74,9 @@ import Testing
         let synapse = try await offPool { try SynapsePeer.start() }
         defer { synapse.stop() }
         // The bot's m.direct names the peer's room for the recipient, as a Matrix client records it.
-        let direct = try TestCurl.request("\(synapse.url)/_matrix/client/v3/user/\(TestCurl.percentEncoded(synapse.botUser))/account_data/m.direct",
+        let direct = try await offPool { try TestCurl.request("\(synapse.url)/_matrix/client/v3/user/\(TestCurl.percentEncoded(synapse.botUser))/account_data/m.direct",
                                           method: "PUT", headers: ["Authorization": "Bearer \(synapse.botToken)", "Content-Type": "application/json"],
-                                          body: "{\"\(synapse.recipient)\":[\"\(synapse.roomID)\"]}")
+                                          body: "{\"\(synapse.recipient)\":[\"\(synapse.roomID)\"]}") }
         #expect(direct.status == 200)
         let engine = CurlEngine()
         defer { engine.shutdown() }
@@ -88,7 +89,7 @@ import Testing
             return
         }
         #expect(ref1 != nil && ref1 == ref2, "a retried txnId must answer the same event")
-        let messages = try synapse.messages(token: synapse.recipientToken).filter { $0.body == "هشدار موجودی: ۱۲۳ ریال" }
+        let messages = try await offPool { try synapse.messages(token: synapse.recipientToken) }.filter { $0.body == "هشدار موجودی: ۱۲۳ ریال" }
         #expect(messages.count == 1)
         #expect(messages.first?.eventID == ref1)
 

@@ -73,7 +73,7 @@ struct PoolHarness {
 }
 
 /// Runs `pool` until `done()` holds (checked every 20 ms, at most `timeout`), then stops it.
-func run(_ pool: DeliveryPool, timeout: Duration = .seconds(30), until done: @escaping @Sendable () async throws -> Bool) async throws {
+func run(_ pool: DeliveryPool, timeout: Duration = .seconds(90), until done: @escaping @Sendable () async throws -> Bool) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await pool.run() }
         let deadline = ContinuousClock.now + timeout
@@ -154,3 +154,15 @@ func gateway(_ name: String, rate: Double? = nil, maxInFlight: Int = 64, retry: 
 
 let fastPool = PoolConfiguration(laneCapacity: 64, fetchBatch: 32, commitInterval: .milliseconds(20), deferThreshold: .seconds(1),
                                  scheduleInterval: .milliseconds(100))
+
+/// Wall time that moves only when told (monotonic time stays real, for rate limits and backoff).
+final class ManualDeliveryClock: DeliveryClock {
+    private let wall: Mutex<Int64>
+    private let system = SystemDeliveryClock()
+
+    init(_ start: Timestamp) { wall = Mutex(start.milliseconds) }
+
+    func now() -> Timestamp { Timestamp(milliseconds: wall.withLock { $0 }) }
+    func uptime() -> Duration { system.uptime() }
+    func advance(by duration: Duration) { wall.withLock { $0 += duration.milliseconds } }
+}
