@@ -73,7 +73,11 @@ import Glibc
         process.standardError = FileHandle.nullDevice
         try process.run()
         CLI.ignoreSIGPIPE()
-        let acks = Reader(stdout.fileHandleForReading.fileDescriptor)
+        // The kill timer starts at the first acknowledgement, not at the process start: on a
+        // loaded machine start-up alone can outlast the timer, and a round with nothing
+        // acknowledged proves nothing.
+        let firstAck = DispatchSemaphore(value: 0)
+        let acks = Reader(stdout.fileHandleForReading.fileDescriptor) { _ in firstAck.signal() }
         let writerFD = stdin.fileHandleForWriting.fileDescriptor
         let payload = Array((lines.joined(separator: "\n") + "\n").utf8)
         let writer = Thread {
@@ -85,6 +89,7 @@ import Glibc
             }
         }
         writer.start()
+        _ = firstAck.wait(timeout: .now() + 20)
         usleep(useconds_t(killAfterMs * 1000))
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
