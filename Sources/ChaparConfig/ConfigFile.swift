@@ -257,7 +257,7 @@ struct ConfigReader {
     ]
 
     mutating func gateways(_ node: Node?, context: GatewayContext) -> ([String: (gateway: Gateway, node: Node)], [GatewayDescription]) {
-        var built: [String: (gateway: Gateway, node: Node, failover: String?)] = [:]
+        var built: [String: (gateway: Gateway, node: Node, failover: String?, failoverNode: Node?)] = [:]
         var descriptions: [GatewayDescription] = []
         guard let node else { return ([:], []) }
         guard case .mapping(let all) = node else {
@@ -352,7 +352,7 @@ struct ConfigReader {
             guard problems.count == problemsBefore else { continue }
             do {
                 let adapter = try kind.factory(settings, GatewayOptions(options, secretKeys: secretKeys), context)
-                built[name] = (Gateway(settings: settings, adapter: adapter), v, settings.failover)
+                built[name] = (Gateway(settings: settings, adapter: adapter), v, settings.failover, fields["failover"])
                 descriptions.append(GatewayDescription(settings: settings, options: shown))
             } catch {
                 // Report it at the option's line when the option is there, else at the gateway.
@@ -362,18 +362,20 @@ struct ConfigReader {
         // Failovers must exist, serve the same channel, and not loop.
         for (name, entry) in built {
             guard let failover = entry.failover else { continue }
+            // Reported at the `failover:` line, where the fix goes.
+            let at = entry.failoverNode ?? entry.node
             guard let target = built[failover] else {
-                problem(entry.node, "gateways.\(name).failover", "no gateway named '\(failover)'")
+                problem(at, "gateways.\(name).failover", "no gateway named '\(failover)'")
                 continue
             }
             if target.gateway.settings.channel != entry.gateway.settings.channel {
-                problem(entry.node, "gateways.\(name).failover", "'\(failover)' is a \(target.gateway.settings.channel) gateway; a failover must serve the same channel (\(entry.gateway.settings.channel))")
+                problem(at, "gateways.\(name).failover", "'\(failover)' is a \(target.gateway.settings.channel) gateway; a failover must serve the same channel (\(entry.gateway.settings.channel))")
             }
             var seen: Set<String> = [name]
             var next: String? = failover
             while let n = next {
                 if seen.contains(n) {
-                    problem(entry.node, "gateways.\(name).failover", "failovers loop back to '\(n)'")
+                    problem(at, "gateways.\(name).failover", "failovers loop back to '\(n)'")
                     break
                 }
                 seen.insert(n)
