@@ -80,6 +80,7 @@ struct DeliverCommand: AsyncParsableCommand {
                         DeliveryPool(channel: channel, log: log, ledger: ledger, transport: engine, routes: config.channels[channel] ?? [],
                                      configuration: config.pool, logger: logger)
                     }
+                    let termination = TerminationSignal()
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for pool in pools { group.addTask { try await pool.run() } }
                         if let callbacks = config.callbacks {
@@ -91,7 +92,7 @@ struct DeliverCommand: AsyncParsableCommand {
                                 }
                             }
                         }
-                        group.addTask { await waitForTerminationSignal() }
+                        group.addTask { await termination.wait() }
                         if let untilIdle { group.addTask { try await waitUntilDelivered(log, pools, seconds: untilIdle) } }
                         FileHandle.standardError.write(Data("deliver: running \(selected.map(\.rawValue).joined(separator: ", ")) (gateways: \(gatewayList(config, selected)))\n".utf8))
                         try await group.next()

@@ -194,23 +194,38 @@ func iso(_ t: Timestamp) -> String {
     return f.string(from: Date(timeIntervalSince1970: Double(t.milliseconds) / 1000))
 }
 
-/// Returns when the process receives SIGINT or SIGTERM (graceful shutdown).
-func waitForTerminationSignal() async {
-    let sources = SignalSources()
-    let stream = AsyncStream<Void> { continuation in
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            sources.add(source)
+/// SIGINT and SIGTERM turned into a graceful shutdown. Install it before the process says it is
+/// running: a signal between that line and the handler would otherwise kill it (exit 143).
+final class TerminationSignal: Sendable {
+    private let sources = SignalSources()
+    private let stream: AsyncStream<Void>
+
+    init() {
+        let sources = sources
+        stream = AsyncStream<Void>(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { continuation.yield() }
+                source.resume()
+                sources.add(source)
+            }
         }
     }
-    for await _ in stream { break }
-    sources.cancelAll()
-    // A second Ctrl-C while shutting down ends the process at once.
-    signal(SIGINT, SIG_DFL)
-    signal(SIGTERM, SIG_DFL)
+
+    /// Returns when the process receives SIGINT or SIGTERM.
+    func wait() async {
+        for await _ in stream { break }
+        sources.cancelAll()
+        // A second Ctrl-C while shutting down ends the process at once.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// Returns when the process receives SIGINT or SIGTERM (graceful shutdown).
+func waitForTerminationSignal() async {
+    await TerminationSignal().wait()
 }
 
 /// Dispatch signal sources kept alive while waiting.
