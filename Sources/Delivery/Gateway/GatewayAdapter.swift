@@ -77,7 +77,8 @@ public enum HTTPOutcome {
             let reason = "\(gateway): \(error.kind.rawValue): \(error.description)"
             return error.isRetriable ? .retry(reason: reason, retryAfter: nil, gatewayFault: error.kind != .cancelled) : .rejected(reason: reason)
         case .response(let r):
-            let said = "\(gateway) answered \(r.status): \(r.bodyText(limit: 200))"
+            // Only the refusals and retries quote the answer: an accepted message skips building it.
+            var said: String { "\(gateway) answered \(r.status): \(r.bodyText(limit: 200))" }
             switch r.status {
             case 200..<300:
                 return .accepted(reference: reference(r), response: "\(r.status) \(r.bodyText(limit: 200))")

@@ -9,10 +9,15 @@ import Synchronization
 /// letters' records for replay. One SQLite file, `DATA_DIR/deliveries.sqlite`, in WAL mode.
 ///
 /// Writes are batched: ``submit(_:)`` queues an update and returns at once; a dedicated writer
-/// thread commits everything queued in one transaction, so the ledger never caps delivery
-/// throughput. ``flush()`` returns once every update submitted before it is committed: the pools
-/// call it before they commit log offsets, so a job whose offset is committed always has its
-/// ledger row (a job already `sent` is never sent again after a restart).
+/// thread commits what is queued in one transaction once a flush or a read needs it, once 4,096
+/// updates are waiting, or at most 50 ms after the oldest one. Much of a commit's cost is per page
+/// written to the WAL, and the jobs of one commit share pages: per job, commits of a few thousand
+/// cost about half as much as commits of a few hundred.
+/// ``flush()`` returns once every update submitted before it is committed: the pools call it
+/// before they commit log offsets, so a job whose offset is committed always has its ledger row (a
+/// job already `sent` is never sent again after a restart). ``states(of:)`` sees every update
+/// submitted before it for those jobs: it reads on a reader connection, concurrently with the
+/// writer, when none of those updates waits for a commit, and after the commit otherwise.
 ///
 /// Other processes (`chapar deliveries …`) may open the same file concurrently; SQLite serialises
 /// their writes. Schema: `docs/delivery.md`.
@@ -43,6 +48,14 @@ public final class DeliveryLedger: Sendable {
             // WAL + NORMAL: a commit survives a crash of the process (SIGKILL); only a power cut
             // can lose the last transactions, which then resend in-flight jobs with the same ids.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if !db.configuration.readonly {
+                // The writer's page cache holds the hot part of the job indexes (SQLite's default
+                // is 2 MiB, which made each upsert read its index pages from the file again), and
+                // checkpoints run every 16 MiB of WAL instead of every 4 MiB: each one copies the
+                // pages back and syncs, and a page changed by several commits is copied once.
+                try db.execute(sql: "PRAGMA cache_size = -16384")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 4096")
+            }
         }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
@@ -149,7 +162,7 @@ public final class DeliveryLedger: Sendable {
     /// Each known job's state (jobs without a row are absent).
     public func states(of ids: [JobID]) async throws(DeliveryError) -> [JobID: JobState] {
         guard !ids.isEmpty else { return [:] }
-        return try await onWriterThread { db in
+        return try await offThePool(concerning: Set(ids)) { db in
             var result: [JobID: JobState] = [:]
             var start = 0
             while start < ids.count {
@@ -169,7 +182,7 @@ public final class DeliveryLedger: Sendable {
 
     /// Scheduled jobs of `channel` due at `now`, oldest first, excluding `skipping` (already taken).
     public func due(channel: Channel, now: Timestamp, limit: Int, skipping: Set<JobID>) async throws(DeliveryError) -> [(id: JobID, record: [UInt8])] {
-        try await onWriterThread { db in
+        try await offThePool { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, record FROM jobs WHERE status = 'scheduled' AND channel = ? AND due_at <= ? AND record IS NOT NULL
                 ORDER BY due_at LIMIT ?
@@ -184,17 +197,18 @@ public final class DeliveryLedger: Sendable {
 
     /// The earliest `dueAt` among scheduled jobs of `channel`, if any.
     public func nextDue(channel: Channel) async throws(DeliveryError) -> Timestamp? {
-        try await onWriterThread { db in
+        try await offThePool { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(due_at) FROM jobs WHERE status = 'scheduled' AND channel = ?",
                                arguments: [channel.rawValue]).map { Timestamp(milliseconds: $0) }
         }
     }
 
-    /// Runs a read on the writer thread: it sees every committed update and never blocks the
-    /// cooperative pool.
-    private func onWriterThread<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(DeliveryError) -> T {
+    /// Runs a read that sees every update submitted before it (only those about `jobs`, when
+    /// given), without blocking the cooperative pool: on a reader connection when none of them
+    /// waits for a commit, else on the writer's thread after its next commit.
+    private func offThePool<T: Sendable>(concerning jobs: Set<JobID>? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws(DeliveryError) -> T {
         let result: Result<T, DeliveryError> = await withCheckedContinuation { c in
-            writer.enqueue(.read({ db in
+            writer.enqueue(.read(concerning: jobs, { db in
                 do {
                     c.resume(returning: .success(try body(db)))
                 } catch {
@@ -208,21 +222,53 @@ public final class DeliveryLedger: Sendable {
 
 /// The ledger's writer thread and its queue.
 ///
-/// `@unchecked Sendable`: the queue is guarded by `lock`; the database is only touched on the
-/// writer thread.
+/// `@unchecked Sendable`: `queue`, `queuedUpdates`, `unsettled`, `state` and `stopping` are guarded
+/// by `condition`; the writer connection, the uncommitted updates and `earlyReports` are only
+/// touched on the writer thread.
 private final class LedgerWriter: @unchecked Sendable {
     enum Operation {
         case entry(LedgerEntry)
         case report(DeliveryReport)
         case flush(CheckedContinuation<Result<Void, DeliveryError>, Never>)
-        /// Runs on the writer thread with a database connection; the second closure reports a failure to open one.
-        case read((Database) -> Void, (DeliveryError) -> Void)
+        /// A read that must see the updates to `concerning` jobs (nil: to any job) submitted
+        /// before it. The second closure reports a failure (the ledger is closed).
+        case read(concerning: Set<JobID>?, @Sendable (Database) -> Void, @Sendable (DeliveryError) -> Void)
+
+        /// The job an update is about.
+        var job: JobID? {
+            switch self {
+            case .entry(let e): e.job
+            case .report(let r): r.job
+            case .flush, .read: nil
+            }
+        }
+    }
+
+    /// Updates that wait for a commit at most: a commit of this many takes a few tens of
+    /// milliseconds, which bounds how long a read or flush queued behind it waits.
+    static let maxBatch = 4096
+    /// How long an update waits for others to share its commit, at most.
+    static let maxDelay: Duration = .milliseconds(50)
+
+    /// What the writer thread is doing, so that a submit wakes it only when it has to.
+    private enum State {
+        /// Waiting for anything (nothing is waiting for a commit).
+        case idle
+        /// Holding updates for a commit, until ``maxDelay`` after the oldest; wake it only for a
+        /// flush, a read, or a full batch.
+        case gathering
+        case busy
     }
 
     private let pool: DatabasePool
     private let logger: Logger
     private let condition = NSCondition()
     private var queue: [Operation] = []
+    private var queuedUpdates = 0
+    /// Jobs with updates submitted and not yet committed, and how many: a read about other jobs
+    /// needs no commit first.
+    private var unsettled: [JobID: Int] = [:]
+    private var state = State.busy
     private var stopping = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
@@ -246,8 +292,22 @@ private final class LedgerWriter: @unchecked Sendable {
             fail(op, DeliveryError(.closed, "the delivery ledger is closed"))
             return
         }
+        if case .read(let jobs?, let body, let failed) = op, jobs.allSatisfy({ unsettled[$0] == nil }) {
+            condition.unlock()
+            readConcurrently(body, failed)
+            return
+        }
         queue.append(op)
-        condition.signal()
+        let wake: Bool
+        switch op {
+        case .entry, .report:
+            if let job = op.job { unsettled[job, default: 0] += 1 }
+            queuedUpdates += 1
+            wake = state == .idle || (state == .gathering && queuedUpdates >= Self.maxBatch)
+        case .flush, .read:
+            wake = state != .busy
+        }
+        if wake { condition.signal() }
         condition.unlock()
     }
 
@@ -263,52 +323,111 @@ private final class LedgerWriter: @unchecked Sendable {
     private func fail(_ op: Operation, _ error: DeliveryError) {
         switch op {
         case .flush(let c): c.resume(returning: .failure(error))
-        case .read(_, let failed): failed(error)
+        case .read(_, _, let failed): failed(error)
         case .entry, .report: break
         }
     }
 
     private func loop() {
+        // Updates taken from the queue and not yet committed, and the jobs they are about.
+        var uncommitted: [Operation] = []
+        var uncommittedJobs: Set<JobID> = []
+        var oldest = ContinuousClock.now
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            state = uncommitted.isEmpty ? .idle : .gathering
+            while queue.isEmpty && !stopping {
+                if uncommitted.isEmpty {
+                    condition.wait()
+                } else {
+                    let left = Self.maxDelay - (ContinuousClock.now - oldest)
+                    if left <= .zero || !condition.wait(until: Date(timeIntervalSinceNow: left.seconds)) { break }
+                }
+            }
+            state = .busy
             let batch = queue
             queue.removeAll(keepingCapacity: true)
-            let done = stopping && batch.isEmpty
+            queuedUpdates = 0
+            let stop = stopping
             condition.unlock()
-            if done { break }
-            process(batch)
+
+            var waiters: [CheckedContinuation<Result<Void, DeliveryError>, Never>] = []
+            var readsNow: [(Database) -> Void] = []
+            var readsAfterCommit: [(Database) -> Void] = []
+            for op in batch {
+                switch op {
+                case .entry, .report:
+                    if uncommitted.isEmpty { oldest = .now }
+                    uncommitted.append(op)
+                    if let job = op.job { uncommittedJobs.insert(job) }
+                case .flush(let c):
+                    waiters.append(c)
+                case .read(let jobs, let body, _):
+                    // A read about jobs that no uncommitted update touches gets the same answer
+                    // now as after the commit: it need not wait for one.
+                    if let jobs, jobs.isDisjoint(with: uncommittedJobs) {
+                        readsNow.append(body)
+                    } else {
+                        readsAfterCommit.append(body)
+                    }
+                }
+            }
+            run(readsNow)
+            let due = !waiters.isEmpty || !readsAfterCommit.isEmpty || stop || uncommitted.count >= Self.maxBatch
+                || (!uncommitted.isEmpty && ContinuousClock.now - oldest >= Self.maxDelay)
+            if due {
+                let failure = commit(uncommitted)
+                settle(uncommitted)
+                uncommitted.removeAll(keepingCapacity: true)
+                uncommittedJobs.removeAll(keepingCapacity: true)
+                for c in waiters { c.resume(returning: failure.map { .failure($0) } ?? .success(())) }
+                run(readsAfterCommit)
+            }
+            if stop && batch.isEmpty && uncommitted.isEmpty { break }
         }
         finished.signal()
     }
 
-    private func process(_ batch: [Operation]) {
-        var writes: [Operation] = []
-        var waiters: [CheckedContinuation<Result<Void, DeliveryError>, Never>] = []
-        var reads: [Operation] = []
-        for op in batch {
-            switch op {
-            case .entry, .report: writes.append(op)
-            case .flush(let c): waiters.append(c)
-            case .read: reads.append(op)
+    /// Forgets the updates of a finished commit (whether it succeeded or not) in `unsettled`.
+    private func settle(_ writes: [Operation]) {
+        guard !writes.isEmpty else { return }
+        condition.lock()
+        for op in writes {
+            guard let job = op.job, let n = unsettled[job] else { continue }
+            unsettled[job] = n > 1 ? n - 1 : nil
+        }
+        condition.unlock()
+    }
+
+    /// A read that needs no commit first, on a reader connection (GRDB's reader queues run on
+    /// threads of their own, not the cooperative pool), concurrently with the writer.
+    private func readConcurrently(_ body: @escaping @Sendable (Database) -> Void, _ failed: @escaping @Sendable (DeliveryError) -> Void) {
+        pool.asyncRead { result in
+            switch result {
+            case .success(let db): body(db)
+            case .failure(let error): failed(DeliveryError(.storage, "reading the delivery ledger failed: \(error)"))
             }
         }
-        var failure: DeliveryError?
-        if !writes.isEmpty {
-            do {
-                try pool.write { db in try apply(writes, db) }
-            } catch {
-                failure = DeliveryError(.storage, "writing the delivery ledger failed: \(error)")
-                logger.error("delivery ledger write failed", metadata: ["chapar.problem": "\(error)"])
-            }
+    }
+
+    /// Applies `writes` in one transaction; the error, if it failed.
+    private func commit(_ writes: [Operation]) -> DeliveryError? {
+        guard !writes.isEmpty else { return nil }
+        do {
+            try pool.write { db in try apply(writes, db) }
+            return nil
+        } catch {
+            logger.error("delivery ledger write failed", metadata: ["chapar.problem": "\(error)"])
+            return DeliveryError(.storage, "writing the delivery ledger failed: \(error)")
         }
-        for c in waiters { c.resume(returning: failure.map { .failure($0) } ?? .success(())) }
-        for case .read(let body, let failed) in reads {
-            do {
-                try pool.read { db in body(db) }
-            } catch {
-                failed(DeliveryError(.storage, "reading the delivery ledger failed: \(error)"))
-            }
+    }
+
+    /// Runs the reads that reached the writer on its own connection (its page cache is warm, and
+    /// no reader connection needs to be taken).
+    private func run(_ reads: [(Database) -> Void]) {
+        guard !reads.isEmpty else { return }
+        pool.writeWithoutTransaction { db in
+            for body in reads { body(db) }
         }
     }
 
@@ -346,14 +465,35 @@ private final class LedgerWriter: @unchecked Sendable {
                 if !earlyReports.isEmpty, let reported = earlyReports.removeValue(forKey: e.job), status.rank < reported.rank {
                     status = reported
                 }
-                try upsert.execute(arguments: [
-                    e.job.rawValue, e.event.rawValue, e.customer.rawValue, e.channel.rawValue, e.priority.rawValue, status.rawValue,
-                    e.attempts, e.gateway, e.gatewayReference, e.lastResponse, e.reason, e.maskedAddress,
-                    e.createdAt.milliseconds, e.at.milliseconds, e.dueAt?.milliseconds, e.record.map { Data($0) },
-                ])
+                let row = BoundStatement(upsert, in: db)
+                row.bind(1, e.job.rawValue)
+                row.bind(2, e.event.rawValue)
+                row.bind(3, e.customer.rawValue)
+                row.bind(4, e.channel.rawValue)
+                row.bind(5, e.priority.rawValue)
+                row.bind(6, status.rawValue)
+                row.bind(7, e.attempts)
+                row.bind(8, e.gateway)
+                row.bind(9, e.gatewayReference)
+                row.bind(10, e.lastResponse)
+                row.bind(11, e.reason)
+                row.bind(12, e.maskedAddress)
+                row.bind(13, e.createdAt.milliseconds)
+                row.bind(14, e.at.milliseconds)
+                row.bind(15, e.dueAt?.milliseconds)
+                row.bind(16, e.record)
+                try row.run()
                 if let a = e.attempt {
-                    try attempt.execute(arguments: [e.job.rawValue, a.number, a.at.milliseconds, a.gateway, a.outcome, a.status,
-                                                    a.response, a.durationMilliseconds])
+                    let row = BoundStatement(attempt, in: db)
+                    row.bind(1, e.job.rawValue)
+                    row.bind(2, a.number)
+                    row.bind(3, a.at.milliseconds)
+                    row.bind(4, a.gateway)
+                    row.bind(5, a.outcome)
+                    row.bind(6, a.status)
+                    row.bind(7, a.response)
+                    row.bind(8, a.durationMilliseconds)
+                    try row.run()
                 }
             case .report(let r):
                 try report.execute(arguments: [r.job.rawValue, r.at.milliseconds, r.gateway, r.status?.rawValue, r.detail])

@@ -170,6 +170,8 @@ public enum AddressMask {
     /// `+989121234567` → `+98912***4567`; `user@bank.ir` → `u***@bank.ir`; others keep their
     /// first 3 and last 2 characters.
     public static func mask(_ address: String) -> String {
+        var copy = address
+        if let masked = copy.withUTF8(maskPrintableASCII) { return masked }
         let chars = Array(address)
         if let at = chars.firstIndex(of: "@"), at > 0 {
             return String(chars[0]) + "***" + String(chars[at...])
@@ -178,5 +180,21 @@ public enum AddressMask {
         let keepEnd = chars.first == "+" ? 4 : 2
         let keepStart = chars.first == "+" ? min(6, chars.count - keepEnd - 1) : 3
         return String(chars[0..<keepStart]) + "***" + String(chars[(chars.count - keepEnd)...])
+    }
+
+    /// The same rules on bytes, for printable ASCII (every phone number, and most addresses), where
+    /// each byte is one Character; nil for anything else. The ledger masks every job's address, and
+    /// an array of Characters per job was a measurable part of a delivery's cost.
+    private static func maskPrintableASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0 {
+            return text(0..<1) + "***" + text(at..<bytes.count)
+        }
+        if bytes.count <= 6 { return String(repeating: "*", count: bytes.count) }
+        let plus = bytes[0] == UInt8(ascii: "+")
+        let keepEnd = plus ? 4 : 2
+        let keepStart = plus ? min(6, bytes.count - keepEnd - 1) : 3
+        return text(0..<keepStart) + "***" + text((bytes.count - keepEnd)..<bytes.count)
     }
 }

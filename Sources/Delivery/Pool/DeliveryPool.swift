@@ -172,14 +172,19 @@ public final class DeliveryPool: Sendable {
 
     // MARK: Fetching
 
+    /// Free places a lane needs before its consumer fetches again. Under a backlog, fetching the
+    /// handful of records that fit each time a job finishes cost a ledger lookup per handful; a
+    /// lane waits instead until a quarter of it is free (it still holds three quarters).
+    private var refillRoom: Int { max(1, min(configuration.fetchBatch, configuration.laneCapacity / 4)) }
+
     /// One lane's consumer: fetches while the lane has room, decides per job, commits periodically.
     private func fetch(lane: Int, member: any GroupMember) async throws {
         var lastHeartbeat = clock.uptime()
         while !stopping {
             let room = state.withLock { configuration.laneCapacity - $0.held[lane] }
             let now = clock.uptime()
-            guard room > 0 else {
-                // Full: keep the membership alive without taking records, and wait for room.
+            guard room >= refillRoom else {
+                // Full, or nearly: keep the membership alive without taking records, and wait for room.
                 if now - lastHeartbeat >= .seconds(1) {
                     _ = try await member.poll(maxRecords: 0, timeout: .zero)
                     lastHeartbeat = now
@@ -355,6 +360,8 @@ public final class DeliveryPool: Sendable {
 
     /// The route serving a job: the one for its address scheme, else the catch-all.
     private func route(for job: DeliveryJob) -> Int? {
+        // Only the catch-all (every SMS pool): no need to read the address's scheme.
+        if routes.count == 1 && routes[0].scheme == nil { return 0 }
         let scheme = job.address.firstIndex(of: ":").map { String(job.address[..<$0]) }
         return routes.firstIndex { $0.scheme != nil && $0.scheme == scheme } ?? routes.firstIndex { $0.scheme == nil }
     }
@@ -428,13 +435,14 @@ public final class DeliveryPool: Sendable {
         if let status {
             ledger.submit(LedgerEntry(job: held.job, status: status, attempts: held.attempts, at: at, reason: reason))
         }
-        state.withLock { s in
+        let room = state.withLock { s in
             s.stats.inFlight -= 1
             if let counted { s.stats[keyPath: counted] += 1 } else if status == .expired { s.stats.expired += 1 }
             s.finish(held)
+            return configuration.laneCapacity - s.held[held.lane]
         }
         senderWake.signal()
-        fetcherWake[held.lane].signal()
+        if room >= refillRoom { fetcherWake[held.lane].signal() }
     }
 
     /// Gives a job up: ledger `dead` (keeping its record for replay) and a dead letter on `notify.dead`.
