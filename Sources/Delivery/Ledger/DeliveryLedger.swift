@@ -16,8 +16,12 @@ import Synchronization
 /// ``flush()`` returns once every update submitted before it is committed: the pools call it
 /// before they commit log offsets, so a job whose offset is committed always has its ledger row (a
 /// job already `sent` is never sent again after a restart). ``states(of:)`` sees every update
-/// submitted before it for those jobs: it reads on a reader connection, concurrently with the
-/// writer, when none of those updates waits for a commit, and after the commit otherwise.
+/// submitted before it about those jobs; it does not wait for gathered updates about other jobs.
+///
+/// Reads run on the writer's thread and connection, between its commits, and never concurrently
+/// with them: a reader connection active during a commit keeps the automatic checkpoint from
+/// resetting the WAL, which then grows, and every later commit checkpoints again (measured: the
+/// WAL grew past 75 MB and the process's memory with it while draining a backlog).
 ///
 /// Other processes (`chapar deliveries …`) may open the same file concurrently; SQLite serialises
 /// their writes. Schema: `docs/delivery.md`.
@@ -162,7 +166,7 @@ public final class DeliveryLedger: Sendable {
     /// Each known job's state (jobs without a row are absent).
     public func states(of ids: [JobID]) async throws(DeliveryError) -> [JobID: JobState] {
         guard !ids.isEmpty else { return [:] }
-        return try await offThePool(concerning: Set(ids)) { db in
+        return try await onWriterThread(concerning: Set(ids)) { db in
             var result: [JobID: JobState] = [:]
             var start = 0
             while start < ids.count {
@@ -182,7 +186,7 @@ public final class DeliveryLedger: Sendable {
 
     /// Scheduled jobs of `channel` due at `now`, oldest first, excluding `skipping` (already taken).
     public func due(channel: Channel, now: Timestamp, limit: Int, skipping: Set<JobID>) async throws(DeliveryError) -> [(id: JobID, record: [UInt8])] {
-        try await offThePool { db in
+        try await onWriterThread { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, record FROM jobs WHERE status = 'scheduled' AND channel = ? AND due_at <= ? AND record IS NOT NULL
                 ORDER BY due_at LIMIT ?
@@ -197,16 +201,15 @@ public final class DeliveryLedger: Sendable {
 
     /// The earliest `dueAt` among scheduled jobs of `channel`, if any.
     public func nextDue(channel: Channel) async throws(DeliveryError) -> Timestamp? {
-        try await offThePool { db in
+        try await onWriterThread { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(due_at) FROM jobs WHERE status = 'scheduled' AND channel = ?",
                                arguments: [channel.rawValue]).map { Timestamp(milliseconds: $0) }
         }
     }
 
-    /// Runs a read that sees every update submitted before it (only those about `jobs`, when
-    /// given), without blocking the cooperative pool: on a reader connection when none of them
-    /// waits for a commit, else on the writer's thread after its next commit.
-    private func offThePool<T: Sendable>(concerning jobs: Set<JobID>? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws(DeliveryError) -> T {
+    /// Runs a read on the writer's thread and connection (never blocking the cooperative pool).
+    /// It sees every update submitted before it (only those about `jobs`, when given).
+    private func onWriterThread<T: Sendable>(concerning jobs: Set<JobID>? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws(DeliveryError) -> T {
         let result: Result<T, DeliveryError> = await withCheckedContinuation { c in
             writer.enqueue(.read(concerning: jobs, { db in
                 do {
@@ -222,7 +225,7 @@ public final class DeliveryLedger: Sendable {
 
 /// The ledger's writer thread and its queue.
 ///
-/// `@unchecked Sendable`: `queue`, `queuedUpdates`, `unsettled`, `state` and `stopping` are guarded
+/// `@unchecked Sendable`: `queue`, `queuedUpdates`, `state` and `stopping` are guarded
 /// by `condition`; the writer connection, the uncommitted updates and `earlyReports` are only
 /// touched on the writer thread.
 private final class LedgerWriter: @unchecked Sendable {
@@ -230,9 +233,9 @@ private final class LedgerWriter: @unchecked Sendable {
         case entry(LedgerEntry)
         case report(DeliveryReport)
         case flush(CheckedContinuation<Result<Void, DeliveryError>, Never>)
-        /// A read that must see the updates to `concerning` jobs (nil: to any job) submitted
-        /// before it. The second closure reports a failure (the ledger is closed).
-        case read(concerning: Set<JobID>?, @Sendable (Database) -> Void, @Sendable (DeliveryError) -> Void)
+        /// Runs with the writer's connection. It must see the updates to `concerning` jobs (nil:
+        /// to any job) submitted before it. The second closure reports a failure (the ledger is closed).
+        case read(concerning: Set<JobID>?, (Database) -> Void, (DeliveryError) -> Void)
 
         /// The job an update is about.
         var job: JobID? {
@@ -249,6 +252,8 @@ private final class LedgerWriter: @unchecked Sendable {
     static let maxBatch = 4096
     /// How long an update waits for others to share its commit, at most.
     static let maxDelay: Duration = .milliseconds(50)
+    /// Operations the writer's buffers keep room for between rounds.
+    static let keptCapacity = 2 * maxBatch
 
     /// What the writer thread is doing, so that a submit wakes it only when it has to.
     private enum State {
@@ -265,9 +270,6 @@ private final class LedgerWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Operation] = []
     private var queuedUpdates = 0
-    /// Jobs with updates submitted and not yet committed, and how many: a read about other jobs
-    /// needs no commit first.
-    private var unsettled: [JobID: Int] = [:]
     private var state = State.busy
     private var stopping = false
     private var thread: Thread?
@@ -292,16 +294,10 @@ private final class LedgerWriter: @unchecked Sendable {
             fail(op, DeliveryError(.closed, "the delivery ledger is closed"))
             return
         }
-        if case .read(let jobs?, let body, let failed) = op, jobs.allSatisfy({ unsettled[$0] == nil }) {
-            condition.unlock()
-            readConcurrently(body, failed)
-            return
-        }
         queue.append(op)
         let wake: Bool
         switch op {
         case .entry, .report:
-            if let job = op.job { unsettled[job, default: 0] += 1 }
             queuedUpdates += 1
             wake = state == .idle || (state == .gathering && queuedUpdates >= Self.maxBatch)
         case .flush, .read:
@@ -333,6 +329,8 @@ private final class LedgerWriter: @unchecked Sendable {
         var uncommitted: [Operation] = []
         var uncommittedJobs: Set<JobID> = []
         var oldest = ContinuousClock.now
+        // What this round took from the queue: the two arrays swap, so neither is copied.
+        var batch: [Operation] = []
         while true {
             condition.lock()
             state = uncommitted.isEmpty ? .idle : .gathering
@@ -345,8 +343,7 @@ private final class LedgerWriter: @unchecked Sendable {
                 }
             }
             state = .busy
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
+            swap(&queue, &batch)
             queuedUpdates = 0
             let stop = stopping
             condition.unlock()
@@ -377,37 +374,21 @@ private final class LedgerWriter: @unchecked Sendable {
                 || (!uncommitted.isEmpty && ContinuousClock.now - oldest >= Self.maxDelay)
             if due {
                 let failure = commit(uncommitted)
-                settle(uncommitted)
                 uncommitted.removeAll(keepingCapacity: true)
                 uncommittedJobs.removeAll(keepingCapacity: true)
                 for c in waiters { c.resume(returning: failure.map { .failure($0) } ?? .success(())) }
                 run(readsAfterCommit)
             }
             if stop && batch.isEmpty && uncommitted.isEmpty { break }
-        }
-        finished.signal()
-    }
-
-    /// Forgets the updates of a finished commit (whether it succeeded or not) in `unsettled`.
-    private func settle(_ writes: [Operation]) {
-        guard !writes.isEmpty else { return }
-        condition.lock()
-        for op in writes {
-            guard let job = op.job, let n = unsettled[job] else { continue }
-            unsettled[job] = n > 1 ? n - 1 : nil
-        }
-        condition.unlock()
-    }
-
-    /// A read that needs no commit first, on a reader connection (GRDB's reader queues run on
-    /// threads of their own, not the cooperative pool), concurrently with the writer.
-    private func readConcurrently(_ body: @escaping @Sendable (Database) -> Void, _ failed: @escaping @Sendable (DeliveryError) -> Void) {
-        pool.asyncRead { result in
-            switch result {
-            case .success(let db): body(db)
-            case .failure(let error): failed(DeliveryError(.storage, "reading the delivery ledger failed: \(error)"))
+            // The buffers are kept for the next round, unless a backlog (a slow disk, a stall)
+            // grew them: that memory goes back, so a long drain's footprint stays flat.
+            batch.removeAll(keepingCapacity: batch.capacity <= Self.keptCapacity)
+            if uncommitted.isEmpty && uncommitted.capacity > Self.keptCapacity {
+                uncommitted = []
+                uncommittedJobs = []
             }
         }
+        finished.signal()
     }
 
     /// Applies `writes` in one transaction; the error, if it failed.
@@ -422,8 +403,8 @@ private final class LedgerWriter: @unchecked Sendable {
         }
     }
 
-    /// Runs the reads that reached the writer on its own connection (its page cache is warm, and
-    /// no reader connection needs to be taken).
+    /// Runs reads on the writer's own connection, between commits (see ``DeliveryLedger``; its
+    /// page cache is warm too).
     private func run(_ reads: [(Database) -> Void]) {
         guard !reads.isEmpty else { return }
         pool.writeWithoutTransaction { db in
