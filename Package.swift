@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Value types and the backend-neutral log protocol. No I/O.
@@ -97,17 +101,31 @@ let package = Package(
             dependencies: ["ChaparModels", "Delivery", .product(name: "Yams", package: "Yams")],
             swiftSettings: upcoming
         ),
-        // The HTTP side of the process: gateway callbacks (Kannel delivery reports) for now.
+        // `chapar serve`: the whole pipeline as services in one ServiceGroup, the HTTP API, metrics,
+        // the web console, gateway callbacks, and the demo's gateways.
         .target(
             name: "ChaparServer",
             dependencies: [
                 "ChaparModels",
+                "EventLog",
+                "CustomerStore",
+                "Ingest",
+                "Notifier",
                 "Delivery",
+                "ChaparConfig",
+                "ChaparDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
+        // Realistic, reproducible demo customers and transactions (`chapar demo`, `chapar serve --demo`, benchmarks).
+        .target(name: "ChaparDemo", dependencies: ["ChaparModels"], swiftSettings: upcoming),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",
@@ -122,6 +140,7 @@ let package = Package(
                 "ChannelIM",
                 "ChaparConfig",
                 "ChaparServer",
+                "ChaparDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -135,7 +154,7 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "EventLog", "ChaparModels"],
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels"],
             swiftSettings: upcoming
         ),
     ]

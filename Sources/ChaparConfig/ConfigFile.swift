@@ -9,6 +9,12 @@ import Yams
 public struct ChaparConfiguration: Sendable {
     /// The file it came from (nil for the built-in defaults).
     public var file: String?
+    /// The HTTP API, console and metrics (`chapar serve`).
+    public var server: ServerSettings
+    /// The notifier group in `chapar serve`.
+    public var notifier: NotifierSettings
+    /// Settings for the topics `chapar serve` creates (partitions, fsync, retention).
+    public var topics: TopicConfiguration
     public var callbacks: CallbackSettings?
     public var pool: PoolConfiguration
     /// Per channel: its routes (address scheme → gateway chain, primary first).
@@ -16,13 +22,55 @@ public struct ChaparConfiguration: Sendable {
     /// Every gateway as configured, for `config show` (secrets masked).
     public var gateways: [GatewayDescription]
 
-    public init(file: String? = nil, callbacks: CallbackSettings? = nil, pool: PoolConfiguration = PoolConfiguration(),
+    public init(file: String? = nil, server: ServerSettings = ServerSettings(), notifier: NotifierSettings = NotifierSettings(),
+                topics: TopicConfiguration = TopicConfiguration(partitions: 8), callbacks: CallbackSettings? = nil,
+                pool: PoolConfiguration = PoolConfiguration(),
                 channels: [Channel: [(scheme: String?, chain: [Gateway])]] = [:], gateways: [GatewayDescription] = []) {
         self.file = file
+        self.server = server
+        self.notifier = notifier
+        self.topics = topics
         self.callbacks = callbacks
         self.pool = pool
         self.channels = channels
         self.gateways = gateways
+    }
+}
+
+/// The HTTP server of `chapar serve`: API, console, metrics and gateway callbacks.
+public struct ServerSettings: Sendable, Hashable {
+    /// Listen address (loopback by default).
+    public var host: String
+    public var port: Int
+    /// Bearer tokens accepted by the API and the console (empty: the API refuses every request).
+    public var tokens: [String]
+    /// Where each token came from (`env NAME`), for `config show`.
+    public var tokenSources: [String]
+    /// The largest request body accepted (uploads included).
+    public var maxBodyBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8480, tokens: [String] = [], tokenSources: [String] = [], maxBodyBytes: Int = 64 << 20) {
+        self.host = host
+        self.port = port
+        self.tokens = tokens
+        self.tokenSources = tokenSources
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The notifier group as `chapar serve` runs it.
+public struct NotifierSettings: Sendable, Hashable {
+    /// Concurrent group members in the process.
+    public var members: Int
+    /// Records per batch.
+    public var batchSize: Int
+    /// Template directory (default `./config/templates`, or `$CHAPAR_TEMPLATES`).
+    public var templates: String?
+
+    public init(members: Int = 4, batchSize: Int = 2_000, templates: String? = nil) {
+        self.members = members
+        self.batchSize = batchSize
+        self.templates = templates
     }
 }
 
@@ -204,8 +252,11 @@ struct ConfigReader {
 
     mutating func read(_ root: Node?) -> ChaparConfiguration {
         var configuration = ChaparConfiguration(file: file)
-        let top = mapping(root, "", allowed: ["callbacks", "delivery", "channels", "gateways"])
-        configuration.callbacks = callbacks(top["callbacks"])
+        let top = mapping(root, "", allowed: ["server", "notifier", "log", "callbacks", "delivery", "channels", "gateways"])
+        configuration.server = server(top["server"])
+        configuration.notifier = notifier(top["notifier"])
+        configuration.topics = topics(top["log"])
+        configuration.callbacks = callbacks(top["callbacks"], server: configuration.server)
         configuration.pool = pool(top["delivery"])
         let context = GatewayContext(callbackBaseURL: configuration.callbacks?.publicURL, callbackSecret: configuration.callbacks?.secret)
         let (gateways, descriptions) = self.gateways(top["gateways"], context: context)
@@ -214,10 +265,96 @@ struct ConfigReader {
         return configuration
     }
 
-    mutating func callbacks(_ node: Node?) -> CallbackSettings? {
+    mutating func server(_ node: Node?) -> ServerSettings {
+        var settings = ServerSettings()
+        let m = mapping(node, "server", allowed: ["listen", "tokens", "max-body"])
+        if let listen = string(m["listen"], "server.listen") {
+            if let (h, p) = HostPort.parse(listen, allowAnyPort: true) {
+                settings.host = h
+                settings.port = p
+            } else {
+                problem(m["listen"], "server.listen", "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8480)")
+            }
+        }
+        if let tokens = m["tokens"] {
+            guard case .sequence(let items) = tokens else {
+                problem(tokens, "server.tokens", "expected a list of secrets, e.g. [{env: CHAPAR_API_TOKEN}]")
+                return settings
+            }
+            for (i, item) in items.enumerated() {
+                guard let secret = secret(item, "server.tokens[\(i)]") else { continue }
+                if secret.value.utf8.count < 16 {
+                    problem(item, "server.tokens[\(i)]", "an API token needs at least 16 characters (e.g. `openssl rand -hex 16`)")
+                    continue
+                }
+                settings.tokens.append(secret.value)
+                settings.tokenSources.append(secret.source)
+            }
+        }
+        if let text = string(m["max-body"], "server.max-body") {
+            if let bytes = ByteSize.parse(text), bytes >= 1024, bytes <= 1 << 32 {
+                settings.maxBodyBytes = Int(bytes)
+            } else {
+                problem(m["max-body"], "server.max-body", "'\(text)' is not a size from 1KiB to 4GiB (e.g. 64MiB)")
+            }
+        }
+        return settings
+    }
+
+    mutating func notifier(_ node: Node?) -> NotifierSettings {
+        var settings = NotifierSettings()
+        let m = mapping(node, "notifier", allowed: ["members", "batch-size", "templates"])
+        if let v = integer(m["members"], "notifier.members", range: 1...64) { settings.members = v }
+        if let v = integer(m["batch-size"], "notifier.batch-size", range: 1...100_000) { settings.batchSize = v }
+        if let v = string(m["templates"], "notifier.templates") {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: v, isDirectory: &isDirectory), isDirectory.boolValue {
+                settings.templates = v
+            } else {
+                problem(m["templates"], "notifier.templates", "\(v) is not a directory; point it at the template folder (see config/templates)")
+            }
+        }
+        return settings
+    }
+
+    mutating func topics(_ node: Node?) -> TopicConfiguration {
+        var topics = TopicConfiguration(partitions: 8)
+        let m = mapping(node, "log", allowed: ["partitions", "fsync", "segment-bytes", "retention", "retention-bytes"])
+        if let v = integer(m["partitions"], "log.partitions", range: 1...1024) { topics.partitions = v }
+        if let text = string(m["fsync"], "log.fsync") {
+            do {
+                topics.durability = try DurabilityPolicy(parsing: text)
+            } catch {
+                problem(m["fsync"], "log.fsync", "'\(text)' is not always, interval[:250ms] or never")
+            }
+        }
+        if let text = string(m["segment-bytes"], "log.segment-bytes") {
+            if let bytes = ByteSize.parse(text), bytes >= 4096 { topics.segmentBytes = bytes } else {
+                problem(m["segment-bytes"], "log.segment-bytes", "'\(text)' is not a size of at least 4KiB (e.g. 128MiB)")
+            }
+        }
+        if let text = string(m["retention"], "log.retention") {
+            if text == "forever" {
+                topics.retentionAge = nil
+            } else if let d = DurationText.parse(text) {
+                topics.retentionAge = d
+            } else {
+                problem(m["retention"], "log.retention", "'\(text)' is not a duration (e.g. 7d) or forever")
+            }
+        }
+        if let text = string(m["retention-bytes"], "log.retention-bytes") {
+            if let bytes = ByteSize.parse(text), bytes >= 4096 { topics.retentionBytes = bytes } else {
+                problem(m["retention-bytes"], "log.retention-bytes", "'\(text)' is not a size of at least 4KiB (e.g. 10GiB)")
+            }
+        }
+        return topics
+    }
+
+    mutating func callbacks(_ node: Node?, server: ServerSettings) -> CallbackSettings? {
         guard let node else { return nil }
         let m = mapping(node, "callbacks", allowed: ["listen", "public-url", "secret"])
-        var host = "127.0.0.1", port = 8089
+        // `chapar serve` answers callbacks on its own server: that is where gateways reach it unless told otherwise.
+        var host = m["listen"] == nil ? server.host : "127.0.0.1", port = m["listen"] == nil ? server.port : 8089
         if let listen = string(m["listen"], "callbacks.listen") {
             if let (h, p) = HostPort.parse(listen) {
                 host = h
@@ -459,8 +596,10 @@ struct ConfigReader {
 
 /// `HOST:PORT`, `[v6]:PORT`.
 enum HostPort {
-    static func parse(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+    /// `HOST:PORT`; port 0 ("any free port", printed at start) only with `allowAnyPort`.
+    static func parse(_ text: String, allowAnyPort: Bool = false) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              ((allowAnyPort ? 0 : 1)...65535).contains(port) else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { return nil }
@@ -495,5 +634,25 @@ enum YAMLErrorLine {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
         default: "\(error)"
         }
+    }
+}
+
+/// `4096`, `64KiB`, `128MiB`, `10GiB` (also `KB`/`MB`/`GB` as powers of 1024).
+enum ByteSize {
+    static func parse(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let digits = t.prefix { $0.isNumber }
+        guard let n = Int64(digits) else { return nil }
+        let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let scale: Int64
+        switch unit {
+        case "", "b": scale = 1
+        case "k", "kb", "kib": scale = 1 << 10
+        case "m", "mb", "mib": scale = 1 << 20
+        case "g", "gb", "gib": scale = 1 << 30
+        default: return nil
+        }
+        let (product, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : product
     }
 }

@@ -63,6 +63,14 @@ public final class IngestEndpoint: Sendable {
         logger.info("accepting ingest from other processes", metadata: ["chapar.socket": "\(socketPath)"])
     }
 
+    /// Ingests a file for this process itself (the HTTP API's uploads and events): the same
+    /// validation, the same dedupe index, and one at a time with the socket's requests.
+    public func ingestHere(_ request: RemoteIngestRequest, onReject: @Sendable (EntryError) -> Void = { _ in }) async throws(IngestError) -> Ingestor.Summary {
+        let (ingestor, source, mode) = try prepare(request, cancelled: CancelFlag())
+        try await ingestor.prepare()
+        return try await ingestor.ingest(source, mode: mode, onReject: onReject)
+    }
+
     /// Stops accepting, lets running requests finish, removes the socket and closes the dedupe index.
     public func close() async {
         let listener = state.withLock { s -> Int32 in
@@ -243,7 +251,7 @@ public final class IngestEndpoint: Sendable {
         // Opened under the lock so two first requests cannot open two indexes.
         try state.withLock { (s: inout State) throws(IngestError) -> SeenIndex in
             if let index = s.index { return index }
-            let index = try SeenIndex(path: "\(dataDirectory)/ingest/seen.sqlite")
+            let index = try SeenIndex(path: DataLayout(dataDirectory).ingestIndex)
             s.index = index
             return index
         }

@@ -119,7 +119,7 @@ enum IngestSocket {
 
     /// `DATA_DIR/ingest.sock`.
     static func path(dataDirectory: String) -> String {
-        (dataDirectory as NSString).appendingPathComponent("ingest.sock")
+        DataLayout(dataDirectory).ingestSocket
     }
 
     /// Runs `body` with an address for `path`. A path longer than `sun_path` (108 bytes) is reached

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChaparDemo
 import ChaparModels
 import CustomerStore
 import Foundation
@@ -70,7 +71,7 @@ struct CustomersBench: AsyncParsableCommand {
             let csvBytes = (try? FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int64) ?? 0
 
             // (b) import
-            let store = try CustomerStore.open(path: (dir as NSString).appendingPathComponent("customers.sqlite"), logger: quietLogger())
+            let store = try CustomerStore.open(path: DataLayout(dir).customers, logger: quietLogger())
             defer { store.close() }
             t0 = clock.now
             let summary = try store.importCSV(path: csv)

@@ -48,7 +48,7 @@ struct CustomersCommand: AsyncParsableCommand {
                 } catch {
                     throw CustomerStoreError(.storage, "cannot create the data directory \(data.dataDir): \(error.localizedDescription); pass another --data-dir")
                 }
-                path = (data.dataDir as NSString).appendingPathComponent("customers.sqlite")
+                path = DataLayout(data.dataDir).customers
             }
             return try CustomerStore.open(path: path, busyTimeout: parseDuration(busyTimeout) ?? .seconds(5), logger: logger)
         }
@@ -95,7 +95,7 @@ struct CustomersCommand: AsyncParsableCommand {
                     birthday: try birthday.map { b throws(InvalidValue) in try CalendarDate(iso: b) }, active: !inactive,
                     accounts: accountIDs, channels: channels)
                 try store.withStore { try $0.add(profile) }
-                if json { try printJSON(CustomerJSON(profile)) } else { print("added customer \(profile.id)") }
+                if json { try printJSON(CustomerDocument(profile)) } else { print("added customer \(profile.id)") }
             }
         }
     }
@@ -114,7 +114,7 @@ struct CustomersCommand: AsyncParsableCommand {
                 guard let profile = try store.withStore({ try $0.customer(customerID) }) else {
                     throw CustomerStoreError(.notFound, "there is no customer \(customerID); see 'chapar customers list'")
                 }
-                if json { return try printJSON(CustomerJSON(profile)) }
+                if json { return try printJSON(CustomerDocument(profile)) }
                 printProfile(profile)
             }
         }
@@ -139,7 +139,7 @@ struct CustomersCommand: AsyncParsableCommand {
                                             enabled: enabled ? true : disabled ? false : nil,
                                             account: try account.map { a throws(InvalidValue) in try AccountID(a) })
                 let profiles = try store.withStore { try $0.list(filter) }
-                if json { return try printJSON(profiles.map(CustomerJSON.init)) }
+                if json { return try printJSON(profiles.map(CustomerDocument.init)) }
                 printTable(["ID", "NAME", "LANG", "TIME ZONE", "ACCOUNTS", "CHANNELS"], profiles.map { p in
                     [p.id.rawValue, p.name, p.language.rawValue, p.timeZone, String(p.accounts.count),
                      p.channels.map { $0.enabled ? $0.channel.rawValue : "\($0.channel)(off)" }.joined(separator: ",")]
@@ -195,7 +195,7 @@ struct CustomersCommand: AsyncParsableCommand {
             var parsed: [Channel] = []
             for c in channels { parsed.append(try Channel(parsing: c)) }
             let profile = try store.withStore { try $0.setEnabled(on, customer: customerID, channels: parsed) }
-            if json { try printJSON(CustomerJSON(profile)) } else { print("\(on ? "enabled" : "disabled") \(parsed.map(\.rawValue).joined(separator: ", ")) for customer \(customerID)") }
+            if json { try printJSON(CustomerDocument(profile)) } else { print("\(on ? "enabled" : "disabled") \(parsed.map(\.rawValue).joined(separator: ", ")) for customer \(customerID)") }
         }
     }
 
@@ -301,7 +301,7 @@ struct CustomersCommand: AsyncParsableCommand {
                         }
                     }
                 }
-                if json { try printJSON(CustomerJSON(profile)) } else { print("updated customer \(customerID)") }
+                if json { try printJSON(CustomerDocument(profile)) } else { print("updated customer \(customerID)") }
             }
         }
     }
@@ -319,7 +319,7 @@ struct CustomersCommand: AsyncParsableCommand {
             try await CLIError.run {
                 let customerID = try CustomerID(id), accountID = try AccountID(account)
                 let profile = try store.withStore { try $0.link(customerID, account: accountID) }
-                if json { try printJSON(CustomerJSON(profile)) } else { print("linked \(accountID) to customer \(customerID)") }
+                if json { try printJSON(CustomerDocument(profile)) } else { print("linked \(accountID) to customer \(customerID)") }
             }
         }
     }
@@ -335,7 +335,7 @@ struct CustomersCommand: AsyncParsableCommand {
             try await CLIError.run {
                 let customerID = try CustomerID(id), accountID = try AccountID(account)
                 let profile = try store.withStore { try $0.unlink(customerID, account: accountID) }
-                if json { try printJSON(CustomerJSON(profile)) } else { print("unlinked \(accountID) from customer \(customerID)") }
+                if json { try printJSON(CustomerDocument(profile)) } else { print("unlinked \(accountID) from customer \(customerID)") }
             }
         }
     }
@@ -388,41 +388,6 @@ private func printProfile(_ p: CustomerProfile) {
         if !c.minimumAmounts.isEmpty { line += "  min \(CustomerCSV.minimumsText(c.minimumAmounts))" }
         if let q = c.quietHours { line += "  quiet \(q)" }
         print(line)
-    }
-}
-
-/// The JSON shape of a customer in `--json` output (documented in docs/customers.md).
-struct CustomerJSON: Encodable {
-    struct ChannelJSON: Encodable {
-        var channel: String
-        var address: String
-        var enabled: Bool
-        var events: [String]
-        var minAmounts: [String: String]
-        var quietHours: String?
-    }
-    var id: String
-    var name: String
-    var language: String
-    var timezone: String
-    var birthday: String?
-    var active: Bool
-    var accounts: [String]
-    var channels: [ChannelJSON]
-
-    init(_ p: CustomerProfile) {
-        id = p.id.rawValue
-        name = p.name
-        language = p.language.rawValue
-        timezone = p.timeZone
-        birthday = p.birthday?.description
-        active = p.active
-        accounts = p.accounts.map(\.rawValue)
-        channels = p.channels.map { c in
-            ChannelJSON(channel: c.channel.rawValue, address: c.address.value, enabled: c.enabled, events: c.eventKinds.map(\.rawValue).sorted(),
-                        minAmounts: Dictionary(uniqueKeysWithValues: c.minimumAmounts.map { ($0.key.rawValue, Money(minorUnits: $0.value, currency: $0.key).decimalString) }),
-                        quietHours: c.quietHours?.description)
-        }
     }
 }
 

@@ -17,6 +17,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Configuration file (env CHAPAR_CONFIG).", valueName: "FILE"))
     var config: String = ProcessInfo.processInfo.environment["CHAPAR_CONFIG"] ?? "./config/chapar.yaml"
 
+    init() {}
+
+    init(config: String) { self.config = config }
+
     func load() throws -> ChaparConfiguration {
         do {
             return try ConfigFile.load(path: config, environment: ProcessInfo.processInfo.environment, kinds: adapterKinds)
@@ -183,12 +187,4 @@ private func waitUntilDelivered(_ log: EventLog, _ pools: [DeliveryPool], second
             return
         }
     }
-}
-
-/// The files and folders of a data directory, named in one place.
-struct DataLayout {
-    let root: String
-    init(_ root: String) { self.root = root }
-    var ledger: String { root + "/deliveries.sqlite" }
-    var customers: String { root + "/customers.sqlite" }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChaparDemo
 import ChaparModels
 import EventLog
 import Foundation
@@ -70,7 +71,7 @@ struct IngestBench: AsyncParsableCommand {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
 
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", logger: quietLogger()))
-            let index = try SeenIndex(path: dir + "/log/ingest/seen.sqlite")
+            let index = try SeenIndex(path: DataLayout(dir + "/log").ingestIndex)
             var config = Ingestor.Configuration(batchSize: batch)
             config.logger = quietLogger()
             let ingestor = Ingestor(log: log, index: index, configuration: config)

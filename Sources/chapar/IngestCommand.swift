@@ -135,7 +135,7 @@ struct IngestPlan {
         while true {
             do {
                 return try await data.withLog { log in
-                    let index = try SeenIndex(path: "\(data.dataDir)/ingest/seen.sqlite")
+                    let index = try SeenIndex(path: DataLayout(data.dataDir).ingestIndex)
                     let ingestor = Ingestor(log: log, index: index, configuration: configuration)
                     let caughtUp = try await ingestor.prepare()
                     if caughtUp > 0 && !quiet { progress.note("dedupe index: indexed \(caughtUp) records appended since its last update") }

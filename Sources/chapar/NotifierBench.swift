@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChaparDemo
 import ChaparModels
 import CustomerStore
 import EventLog
@@ -61,7 +62,7 @@ struct NotifierBench: AsyncParsableCommand {
 
             // 1. Customers.
             var started = clock.now
-            let store = try CustomerStore.open(path: dir + "/customers.sqlite", logger: quietLogger())
+            let store = try CustomerStore.open(path: DataLayout(dir).customers, logger: quietLogger())
             // One bulk import into the empty store (the fast path: no per-row replace checks).
             try store.importProfiles((1...customers).map { Self.profile($0, heavy: allChannels) })
             let importSeconds = (clock.now - started).seconds

@@ -49,7 +49,7 @@ struct NotifyCommand: AsyncParsableCommand {
                 let renderer = try templateOptions.renderer()
                 // A mistyped path must not become an empty store: every pending event would then be
                 // committed as "no account holder" and its notifications lost.
-                let path = database ?? options.dataDir + "/customers.sqlite"
+                let path = database ?? DataLayout(options.dataDir).customers
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw CLIUsageFailure(code: 66, message: "no customer database at \(path); import customers first (`chapar customers import FILE.csv`) or pass --database")
                 }
@@ -106,7 +106,7 @@ struct NotifyCommand: AsyncParsableCommand {
                 let text = event.hasPrefix("{") ? event : try readEventFile(event)
                 let parsed = try EventCodec.decode(Array(text.utf8))
                 let renderer = try templateOptions.renderer()
-                let store = try CustomerStore.open(path: database ?? options.dataDir + "/customers.sqlite", logger: cliLogger(options.verbose))
+                let store = try CustomerStore.open(path: database ?? DataLayout(options.dataDir).customers, logger: cliLogger(options.verbose))
                 let directory = store.directory()
                 defer { directory.close() }
                 guard let profile = try await directory.customer(id) else {

@@ -82,6 +82,12 @@ public final class DeliveryPool: Sendable {
         }
     }
 
+    /// Each gateway's state now (breaker, in-flight, tokens, counters, last error), route by route.
+    public func gatewaySnapshots() -> [GatewaySnapshot] {
+        let now = clock.uptime()
+        return routes.flatMap { $0.router.snapshot(now: now) }
+    }
+
     /// Creates the lane topics and `notify.dead` if they are missing.
     public func prepareTopics(partitions: Int = 4) async throws {
         for topic in topics + [Topics.dead] {
@@ -387,6 +393,15 @@ public final class DeliveryPool: Sendable {
         let now = clock.uptime(), at = clock.now()
         let record = AttemptRecord(number: number, at: startedAt, gateway: route.name, outcome: outcome.name, status: status,
                                    response: outcome.text, durationMilliseconds: duration.seconds * 1000)
+        if let observer = configuration.observer {
+            let kind: AttemptOutcomeKind = switch outcome {
+            case .accepted: .accepted
+            case .rejected: .rejected
+            case .retry: .retry
+            }
+            let latency: Duration? = kind == .accepted ? .milliseconds(max(0, at.milliseconds - job.createdAt.milliseconds)) : nil
+            observer.attemptEnded(channel: channel, gateway: route.name, outcome: kind, attempt: duration, latency: latency)
+        }
         switch outcome {
         case .accepted(let reference, let response):
             router.release(gateway, verdict: .healthy, outcome: "accepted", now: now)

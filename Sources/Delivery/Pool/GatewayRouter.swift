@@ -92,7 +92,8 @@ public final class GatewayRouter: Sendable {
                 var g = gateways[i]
                 return GatewaySnapshot(name: chain[i].name, type: chain[i].settings.type, channel: chain[i].settings.channel,
                                        breaker: g.breaker.state.name, inFlight: g.inFlight,
-                                       tokens: g.bucket?.available(now: now), statistics: g.stats)
+                                       tokens: g.bucket?.available(now: now), statistics: g.stats,
+                                       lastErrorAge: g.stats.lastErrorAt.map { now - $0 })
             }
         }
     }
@@ -125,4 +126,6 @@ public struct GatewaySnapshot: Sendable, Hashable {
     /// Rate tokens available now; nil when the gateway has no rate limit.
     public var tokens: Double?
     public var statistics: GatewayStatistics
+    /// How long ago the last error was (nil: none yet).
+    public var lastErrorAge: Duration?
 }

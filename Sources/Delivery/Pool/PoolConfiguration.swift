@@ -40,10 +40,12 @@ public struct PoolConfiguration: Sendable {
     public var groupPrefix: String
     /// Where new groups start on the lane topics.
     public var startPosition: StartPosition
+    /// Told about every attempt (live metrics); nil for none.
+    public var observer: (any DeliveryObserver)?
 
     public init(laneCapacity: Int = 1024, fetchBatch: Int = 512, commitInterval: Duration = .milliseconds(200),
                 deferThreshold: Duration = .seconds(2), scheduleInterval: Duration = .seconds(1),
-                groupPrefix: String = "delivery", startPosition: StartPosition = .earliest) {
+                groupPrefix: String = "delivery", startPosition: StartPosition = .earliest, observer: (any DeliveryObserver)? = nil) {
         self.laneCapacity = laneCapacity
         self.fetchBatch = fetchBatch
         self.commitInterval = commitInterval
@@ -51,6 +53,7 @@ public struct PoolConfiguration: Sendable {
         self.scheduleInterval = scheduleInterval
         self.groupPrefix = groupPrefix
         self.startPosition = startPosition
+        self.observer = observer
     }
 
     /// The consumer group of a lane topic.

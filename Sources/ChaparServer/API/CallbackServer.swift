@@ -35,11 +35,7 @@ public struct CallbackServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router()
         router.get("/healthz") { _, _ in "ok\n" }
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
-            self.kannelReport(request, gateway: context.parameters.get("gateway") ?? "")
-        }
-        router.get("/v1/callbacks/kannel/:gateway", use: handler)
-        router.post("/v1/callbacks/kannel/:gateway", use: handler)
+        CallbackRoutes(secret: secret, ledger: ledger, clock: clock, logger: logger).add(to: router)
         // Hummingbird reports its own shutdown (cancelled child channels) as errors: keep its
         // logger to real failures; ours (`logger`) says what matters.
         var serverLogger = logger
@@ -54,6 +50,37 @@ public struct CallbackServer: Sendable {
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw DeliveryError(.configuration, "cannot listen on \(host):\(port) for gateway callbacks: the port is in use; change callbacks.listen")
         }
+    }
+}
+
+/// The gateway callback routes, on `chapar deliver run`'s callback server or on `chapar serve`'s
+/// one server: `GET|POST /v1/callbacks/kannel/{gateway}` (see ``CallbackServer``).
+struct CallbackRoutes: Sendable {
+    let secret: [UInt8]
+    let ledger: DeliveryLedger
+    var clock: any DeliveryClock = SystemDeliveryClock()
+    let logger: Logger
+
+    init(secret: String, ledger: DeliveryLedger, clock: any DeliveryClock = SystemDeliveryClock(), logger: Logger) {
+        self.secret = Array(secret.utf8)
+        self.ledger = ledger
+        self.clock = clock
+        self.logger = logger
+    }
+
+    init(secret: [UInt8], ledger: DeliveryLedger, clock: any DeliveryClock, logger: Logger) {
+        self.secret = secret
+        self.ledger = ledger
+        self.clock = clock
+        self.logger = logger
+    }
+
+    func add(to router: Router<BasicRequestContext>) {
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            self.kannelReport(request, gateway: context.parameters.get("gateway") ?? "")
+        }
+        router.get("/v1/callbacks/kannel/:gateway", use: handler)
+        router.post("/v1/callbacks/kannel/:gateway", use: handler)
     }
 
     func kannelReport(_ request: Request, gateway: String) -> Response {

@@ -1,0 +1,120 @@
+import ChaparConfig
+import ChaparModels
+import CustomerStore
+import Foundation
+import Hummingbird
+
+/// Customers and their channels over HTTP, with the CLI's rules (the same ``CustomerStore``
+/// calls, each one transaction: a refused change changes nothing). A change reaches the running
+/// notifier within about a second (its cache polls the store).
+struct CustomersAPI: Sendable {
+    let state: ServerState
+
+    static let documentFields: [String: Set<String>] = [
+        "": ["id", "name", "language", "timezone", "birthday", "active", "accounts", "channels"],
+        "channels": ["channel", "address", "enabled", "events", "minAmounts", "quietHours"],
+    ]
+
+    func add(to group: RouterGroup<BasicRequestContext>) {
+        group.get("customers") { request, _ in try await self.list(request) }
+        group.post("customers") { request, _ in try await self.create(request) }
+        group.get("customers/:id") { _, context in try await self.show(try Self.customerID(context)) }
+        group.put("customers/:id") { request, context in try await self.replace(request, id: try Self.customerID(context)) }
+        group.delete("customers/:id") { _, context in try await self.remove(try Self.customerID(context)) }
+        group.post("customers/:id/channels/:channel/enable") { _, context in
+            try await self.setEnabled(true, id: try Self.customerID(context), channel: try Self.channel(context))
+        }
+        group.post("customers/:id/channels/:channel/disable") { _, context in
+            try await self.setEnabled(false, id: try Self.customerID(context), channel: try Self.channel(context))
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let limit = try request.query("limit", default: 100, range: 1...1000)
+        var filter = CustomerFilter()
+        if let a = request.query("account") {
+            do { filter.account = try AccountID(a) } catch { throw APIError.badRequest("account: \(error.reason)") }
+        }
+        let store = state.store
+        let (profiles, total) = try await perform("list customers") { [filter] () throws -> ([CustomerProfile], Int) in
+            var found: [CustomerProfile] = []
+            try store.forEachCustomer(filter) { p in if found.count < limit { found.append(p) } }
+            return (found, try store.count())
+        }
+        struct Listing: Encodable {
+            var customers: [CustomerDocument]
+            var total: Int
+        }
+        return try JSON.response(Listing(customers: profiles.map(CustomerDocument.init), total: total))
+    }
+
+    func show(_ id: CustomerID) async throws -> Response {
+        let store = state.store
+        guard let profile = try await perform("read customer", { try store.customer(id) }) else {
+            throw APIError.notFound("no customer \(id)")
+        }
+        return try JSON.response(CustomerDocument(profile))
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let profile = try await document(request)
+        let store = state.store
+        try await perform("add customer") { try store.add(profile) }
+        return try JSON.response(CustomerDocument(profile), status: .created)
+    }
+
+    func replace(_ request: Request, id: CustomerID) async throws -> Response {
+        let profile = try await document(request)
+        guard profile.id == id else { throw APIError.badRequest("the body's id \(profile.id) is not the path's \(id)") }
+        let store = state.store
+        try await perform("save customer") { try store.save(profile) }
+        return try JSON.response(CustomerDocument(profile))
+    }
+
+    func remove(_ id: CustomerID) async throws -> Response {
+        let store = state.store
+        try await perform("remove customer") { try store.remove(id) }
+        return Response(status: .noContent)
+    }
+
+    func setEnabled(_ on: Bool, id: CustomerID, channel: Channel) async throws -> Response {
+        let store = state.store
+        let profile = try await perform("change customer") { try store.setEnabled(on, customer: id, channels: [channel]) }
+        return try JSON.response(CustomerDocument(profile))
+    }
+
+    private func document(_ request: Request) async throws -> CustomerProfile {
+        let body = try await JSON.body(request, limit: 1 << 20)
+        let document = try JSON.decode(CustomerDocument.self, from: body, allowed: Self.documentFields)
+        do {
+            return try document.profile()
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_customer", "\(error.field): \(error.reason)")
+        }
+    }
+
+    /// Runs a store call off the cooperative pool and maps its errors onto statuses.
+    private func perform<T: Sendable>(_ call: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await Blocking.run(body)
+        } catch let error as CustomerStoreError {
+            switch error.code {
+            case .notFound: throw APIError(.notFound, "not_found", error.description)
+            case .invalid: throw APIError(.unprocessableContent, "invalid_customer", error.description)
+            case .exists: throw APIError(.conflict, "exists", error.description)
+            case .busy: throw APIError(.serviceUnavailable, "busy", "\(error.description); try again")
+            case .storage: throw APIError(.internalServerError, "storage", error.description)
+            }
+        }
+    }
+
+    static func customerID(_ context: BasicRequestContext) throws -> CustomerID {
+        let text = context.parameters.get("id") ?? ""
+        do { return try CustomerID(text) } catch { throw APIError.badRequest("'\(text)' is not a customer id: \(error.reason)") }
+    }
+
+    static func channel(_ context: BasicRequestContext) throws -> Channel {
+        let text = context.parameters.get("channel") ?? ""
+        do { return try Channel(parsing: text) } catch { throw APIError.badRequest("channel: \(error.reason)") }
+    }
+}

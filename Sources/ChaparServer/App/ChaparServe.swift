@@ -1,0 +1,208 @@
+import ChaparConfig
+import ChaparModels
+import CustomerStore
+import Delivery
+import EventLog
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+import Notifier
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `chapar serve`: the whole pipeline in one process.
+///
+/// Storage opens first (the log, which takes the data directory's lock; the customer store; the
+/// delivery ledger; the ingest endpoint), then one `ServiceGroup` runs, in start order: the
+/// delivery pools, the notifier group, the demo's transaction stream, the telemetry sampler and the
+/// HTTP server. A graceful stop (SIGTERM, SIGINT, or ``ServeHandle/shutdown()``) runs in reverse:
+/// the HTTP server stops taking requests, the demo stream and the notifier stop after their batch
+/// (offsets committed once jobs are durable), and the pools drain (in-flight requests finish, their
+/// outcomes are recorded, offsets committed). Storage closes last.
+public enum ChaparServe {
+    /// Runs until a graceful stop or until the calling task is cancelled. `onListening` is called
+    /// once the HTTP server accepts connections.
+    public static func run(_ options: ServeOptions, handle: ServeHandle = ServeHandle(),
+                           onListening: @escaping @Sendable (ServeStatus) async -> Void = { _ in }) async throws {
+        let logger = options.logger
+        let layout = DataLayout(options.dataDirectory)
+        let renderer: MessageRenderer
+        do {
+            renderer = MessageRenderer(catalog: try TemplateCatalog.load(directory: options.templates))
+        } catch {
+            throw ServeError("templates: \(error.message)")
+        }
+        var configuration = options.configuration
+        let demoGateways = options.demo.map { _ in DemoGateways() }
+        if options.demo != nil {
+            configuration = try DemoSetup.configuration(adding: configuration, kinds: options.kinds)
+        }
+        let log: EventLog
+        do {
+            log = try EventLog.open(EventLog.Configuration(directory: layout.root, logger: logger))
+        } catch {
+            throw ServeError(error.message, exitCode: error.code == .locked ? 75 : 74)
+        }
+        var endpoint: IngestEndpoint?
+        var store: CustomerStore?
+        var directory: CachedCustomerDirectory?
+        var ledger: DeliveryLedger?
+        defer {
+            ledger?.close()
+            directory?.close()
+            store?.close()
+        }
+        do {
+            try await TopicSetup.create(in: log, template: configuration.topics)
+            let openedStore = try CustomerStore.open(path: layout.customers, logger: logger)
+            store = openedStore
+            if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, logger: logger) }
+            directory = openedStore.directory()
+            let openedLedger = try DeliveryLedger.open(path: layout.ledger, logger: logger)
+            ledger = openedLedger
+            do {
+                endpoint = try IngestEndpoint(dataDirectory: layout.root, log: log, logger: logger)
+            } catch {
+                throw ServeError("\(error.message); `chapar serve` takes `chapar ingest` and API uploads through it")
+            }
+            let telemetry = Telemetry()
+            var pool = configuration.pool
+            pool.observer = telemetry
+            let engine = CurlEngine()
+            defer { engine.shutdown() }
+            let pools = Channel.allCases.compactMap { channel -> DeliveryPool? in
+                guard let routes = configuration.channels[channel], !routes.isEmpty else { return nil }
+                return DeliveryPool(channel: channel, log: log, ledger: openedLedger, transport: engine, routes: routes,
+                                    configuration: pool, logger: logger)
+            }
+            let notifier = NotifierService(
+                log: log, directory: directory!, renderer: renderer,
+                configuration: NotifierConfiguration(members: configuration.notifier.members, batchSize: configuration.notifier.batchSize),
+                logger: logger)
+            let state = ServerState(
+                layout: layout, configuration: configuration, log: log, store: openedStore, ledger: openedLedger, ingest: endpoint!,
+                pools: pools, notifier: notifier, telemetry: telemetry, demo: demoGateways, logger: logger)
+            let sampler = TelemetrySampler(state: state)
+            let server = configuration.server
+            let host = server.host.contains(":") ? "[\(server.host)]" : server.host
+            let status = ServeStatus(
+                baseURL: "http://\(host):\(server.port)", port: server.port, deliveringChannels: pools.map(\.channel),
+                waitingChannels: Channel.allCases.filter { c in !pools.contains { $0.channel == c } }, demo: options.demo != nil)
+            let http = HTTPService.application(state: state) { port in
+                var s = status
+                s.port = port
+                s.baseURL = "http://\(host):\(port)"
+                state.markReady()
+                await onListening(s)
+            }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = pools.map {
+                .init(service: TaskService(name: "delivery.\($0.channel)") { [pool = $0] in try await pool.run() }, serviceName: "delivery.\($0.channel)")
+            }
+            services.append(.init(service: TaskService(name: "notifier") { try await notifier.run() }, serviceName: "notifier"))
+            if let demo = options.demo, demo.eventsPerSecond > 0 {
+                let traffic = DemoTraffic(endpoint: endpoint!, layout: layout, customers: demo.customers, eventsPerSecond: demo.eventsPerSecond, logger: logger)
+                services.append(.init(service: TaskService(name: "demo") { try await traffic.run() }, serviceName: "demo-traffic"))
+            }
+            services.append(.init(service: TaskService(name: "telemetry") { try await sampler.run() }, serviceName: "telemetry"))
+            services.append(.init(service: http, serviceName: "http"))
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [], logger: quiet(logger))
+            groupConfiguration.maximumGracefulShutdownDuration = options.drainTimeout
+            let group = ServiceGroup(configuration: groupConfiguration)
+            // ServiceGroup remembers a stop asked for before it runs.
+            await handle.attach(group)
+            defer { state.markStopping() }
+            try await group.run()
+        } catch {
+            await endpoint?.close()
+            await log.close()
+            throw error
+        }
+        await endpoint?.close()
+        await log.close()
+    }
+
+    /// ServiceLifecycle's own messages at warning and above only (it logs every start at info).
+    private static func quiet(_ logger: Logger) -> Logger {
+        var l = logger
+        l.logLevel = max(logger.logLevel, .warning)
+        return l
+    }
+}
+
+/// Lets the caller stop a running server gracefully (the CLI's signals do the same).
+public final class ServeHandle: Sendable {
+    private struct State {
+        var group: ServiceGroup?
+        var requested = false
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func attach(_ serviceGroup: ServiceGroup) async {
+        let requested = state.withLock { s in
+            s.group = serviceGroup
+            return s.requested
+        }
+        if requested { await serviceGroup.triggerGracefulShutdown() }
+    }
+
+    /// Starts a graceful stop: the same as SIGTERM.
+    public func shutdown() async {
+        let group = state.withLock { s in
+            s.requested = true
+            return s.group
+        }
+        await group?.triggerGracefulShutdown()
+    }
+}
+
+/// Why `chapar serve` could not start, with the exit code the CLI uses.
+public struct ServeError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var exitCode: Int32
+    public init(_ message: String, exitCode: Int32 = 65) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+    public var description: String { message }
+}
+
+/// A long-running part as a ServiceLifecycle service: a graceful stop cancels its task, which each
+/// part treats as "finish what is in flight, commit, and return" (the pools drain, the notifier
+/// finishes its batch).
+struct TaskService: Service, CustomStringConvertible {
+    let name: String
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await body() }
+        } catch is CancellationError where Task.isShuttingDownGracefully || Task.isCancelled {
+            // Stopped as asked (a part may end its wait with CancellationError): a clean stop.
+        }
+    }
+
+    var description: String { name }
+}
+
+/// Creates the pipeline's topics with the configuration's settings (partitions, fsync,
+/// retention); topics that exist keep theirs.
+enum TopicSetup {
+    static func create(in log: EventLog, template: TopicConfiguration) async throws {
+        let existing = Set(try await log.listTopics().map(\.name))
+        var topics = [Topics.transactions, Topics.messages]
+        for channel in Channel.allCases { for priority in Priority.allCases { topics.append(Topics.jobs(channel, priority)) } }
+        for topic in topics where !existing.contains(topic) {
+            _ = try await log.createTopic(topic, configuration: template)
+        }
+        if !existing.contains(Topics.dead) {
+            var dead = template
+            dead.partitions = 1
+            _ = try await log.createTopic(Topics.dead, configuration: dead)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ChaparConfig
+import ChaparModels
+import CustomerStore
+import Delivery
+import Dispatch
+import EventLog
+import Ingest
+import Logging
+import Notifier
+import Synchronization
+
+/// Everything the HTTP handlers and the sampler read: the running parts and the stores.
+final class ServerState: Sendable {
+    let layout: DataLayout
+    let configuration: ChaparConfiguration
+    let log: EventLog
+    let store: CustomerStore
+    let ledger: DeliveryLedger
+    let ingest: IngestEndpoint
+    let pools: [DeliveryPool]
+    let notifier: NotifierService
+    let telemetry: Telemetry
+    let demo: DemoGateways?
+    let logger: Logger
+    let started = ContinuousClock.now
+    private let phase = Mutex(Phase.starting)
+
+    enum Phase: String, Sendable {
+        case starting, ready, stopping
+    }
+
+    init(layout: DataLayout, configuration: ChaparConfiguration, log: EventLog, store: CustomerStore, ledger: DeliveryLedger,
+         ingest: IngestEndpoint, pools: [DeliveryPool], notifier: NotifierService, telemetry: Telemetry, demo: DemoGateways?, logger: Logger) {
+        self.layout = layout
+        self.configuration = configuration
+        self.log = log
+        self.store = store
+        self.ledger = ledger
+        self.ingest = ingest
+        self.pools = pools
+        self.notifier = notifier
+        self.telemetry = telemetry
+        self.demo = demo
+        self.logger = logger
+    }
+
+    var currentPhase: Phase { phase.withLock { $0 } }
+    func markReady() { phase.withLock { if $0 == .starting { $0 = .ready } } }
+    func markStopping() { phase.withLock { $0 = .stopping } }
+
+    func pool(_ channel: Channel) -> DeliveryPool? { pools.first { $0.channel == channel } }
+}
+
+/// Runs SQLite calls (customer store, ledger queries) on Dispatch's threads, never on the
+/// cooperative pool that serves requests and runs the pipeline.
+enum Blocking {
+    private static let queue = DispatchQueue(label: "chapar.server.blocking", qos: .userInitiated, attributes: .concurrent)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
