@@ -21,11 +21,11 @@ public final class EventLog: MessageLog {
         /// Threads doing writes and fsyncs. Default 2: fsyncs of different partitions overlap.
         public var ioThreads: Int
         public var fileSystem: any FileSystem
-        public var clock: any LogClock
+        public var clock: any ChaparClock
         public var logger: Logger
 
         public init(directory: String, ioThreads: Int = 2, fileSystem: any FileSystem = PosixFileSystem(),
-                    clock: any LogClock = SystemClock(), logger: Logger = Logger(label: "chapar.eventlog")) {
+                    clock: any ChaparClock = SystemClock(), logger: Logger = Logger(label: "chapar.eventlog")) {
             self.directory = directory
             self.ioThreads = ioThreads
             self.fileSystem = fileSystem
@@ -59,7 +59,7 @@ public final class EventLog: MessageLog {
     let logger: Logger
     private let lock: any FileLock
     var fileSystem: any FileSystem { configuration.fileSystem }
-    var clock: any LogClock { configuration.clock }
+    var clock: any ChaparClock { configuration.clock }
 
     /// Opens (creating if needed) a data directory, running recovery on every partition.
     public static func open(_ configuration: Configuration) throws(LogError) -> EventLog {

@@ -8,7 +8,7 @@ extension PartitionLog {
     /// missing, stale or corrupt, in which case they are rebuilt by scanning.
     static func open(
         topicPartition: TopicPartition, directory: String, configuration: TopicConfiguration, fileSystem: any FileSystem,
-        clock: any LogClock, executor: BlockingExecutor, logger: Logger, report: inout RecoveryReport
+        clock: any ChaparClock, executor: BlockingExecutor, logger: Logger, report: inout RecoveryReport
     ) throws(LogError) -> PartitionLog {
         func storage(_ what: String, _ error: FileSystemError) -> LogError {
             LogError(.storage, "\(what) in \(directory) failed (\(error)); check the disk and permissions, then retry")

@@ -13,7 +13,7 @@ final class PartitionLog: Sendable {
     let directory: String
     let configuration: TopicConfiguration
     let fileSystem: any FileSystem
-    let clock: any LogClock
+    let clock: any ChaparClock
     let executor: BlockingExecutor
     let logger: Logger
     let state: Mutex<State>
@@ -45,7 +45,7 @@ final class PartitionLog: Sendable {
     }
 
     init(topicPartition: TopicPartition, directory: String, configuration: TopicConfiguration, fileSystem: any FileSystem,
-         clock: any LogClock, executor: BlockingExecutor, logger: Logger, segments: [Segment]) {
+         clock: any ChaparClock, executor: BlockingExecutor, logger: Logger, segments: [Segment]) {
         precondition(!segments.isEmpty, "a partition always has an active segment")
         self.topicPartition = topicPartition
         self.directory = directory

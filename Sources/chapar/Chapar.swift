@@ -11,6 +11,6 @@ struct Chapar: AsyncParsableCommand {
             Exit codes: 0 success, 1 unexpected failure, 64 usage error, 65 invalid data, 66 not found,
             73 already exists, 74 storage or corruption error, 75 temporary (locked directory, disk full).
             """,
-        subcommands: [ServeCommand.self, LogCommand.self, CustomersCommand.self, IngestCommand.self, NotifyCommand.self, DeliverCommand.self, DeliveriesCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, ConfigCommand.self, LogCommand.self, CustomersCommand.self, IngestCommand.self, NotifyCommand.self, DeliverCommand.self, DeliveriesCommand.self, DemoCommand.self, BenchCommand.self]
     )
 }

@@ -262,45 +262,22 @@ struct CustomersCommand: AsyncParsableCommand {
                     let currency = try CurrencyCode(minAmount[i + 1])
                     minimums[currency] = try Money(parsing: Substring(minAmount[i]), currency: currency).minorUnits
                 }
-                let channelChange = !minimums.isEmpty || noMinAmount || newQuiet != nil || noQuietHours || newEvents != nil
-                let profile = try store.withStore { s in
-                    try s.update(customerID) { p in
-                        if let name { p.name = name }
-                        if let newLanguage { p.language = newLanguage }
-                        if let timezone { p.timeZone = timezone }
-                        if let newBirthday { p.birthday = newBirthday }
-                        if noBirthday { p.birthday = nil }
-                        if active { p.active = true }
-                        if inactive { p.active = false }
-                        if let targetChannel, removeChannel {
-                            guard p.preference(for: targetChannel) != nil else {
-                                throw CustomerStoreError(.notFound, "customer \(customerID) has no \(targetChannel) channel to remove")
-                            }
-                            p.channels.removeAll { $0.channel == targetChannel }
-                            return
-                        }
-                        if let targetChannel, let newAddress {
-                            if let i = p.channels.firstIndex(where: { $0.channel == targetChannel }) {
-                                p.channels[i].address = newAddress
-                            } else {
-                                p.channels.append(ChannelPreference(channel: targetChannel, address: newAddress))
-                            }
-                        }
-                        guard channelChange else { return }
-                        let indices = p.channels.indices.filter { targetChannel == nil || p.channels[$0].channel == targetChannel }
-                        if indices.isEmpty {
-                            let what = targetChannel.map { "no \($0) address; add one with --channel \($0) --address …" } ?? "no channels; add one with --channel C --address …"
-                            throw CustomerStoreError(.notFound, "customer \(customerID) has \(what)")
-                        }
-                        for i in indices {
-                            if noMinAmount { p.channels[i].minimumAmounts = [:] }
-                            p.channels[i].minimumAmounts.merge(minimums) { _, new in new }
-                            if let newQuiet { p.channels[i].quietHours = newQuiet }
-                            if noQuietHours { p.channels[i].quietHours = nil }
-                            if let newEvents { p.channels[i].eventKinds = newEvents }
-                        }
-                    }
-                }
+                var change = CustomerChange()
+                change.name = name
+                change.language = newLanguage
+                change.timeZone = timezone
+                change.birthday = newBirthday
+                change.removeBirthday = noBirthday
+                change.active = active ? true : inactive ? false : nil
+                change.channel = targetChannel
+                change.address = newAddress
+                change.removeChannel = removeChannel
+                change.minimumAmounts = minimums
+                change.removeMinimumAmounts = noMinAmount
+                change.quietHours = newQuiet
+                change.removeQuietHours = noQuietHours
+                change.eventKinds = newEvents
+                let profile = try store.withStore { try $0.apply(change, to: customerID) }
                 if json { try printJSON(CustomerDocument(profile)) } else { print("updated customer \(customerID)") }
             }
         }

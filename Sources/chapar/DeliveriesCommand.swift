@@ -150,7 +150,7 @@ struct DeliveriesCommand: ParsableCommand {
                 let (channel, since) = try filter.parsed()
                 let ledger = try options.open()
                 defer { ledger.close() }
-                let jobs = try ledger.replayDead(channel: channel, since: since, now: SystemDeliveryClock().now())
+                let jobs = try ledger.replayDead(channel: channel, since: since, now: SystemClock().now())
                 print("replayed \(jobs.count) dead job\(jobs.count == 1 ? "" : "s")")
             }
         }

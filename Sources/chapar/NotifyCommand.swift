@@ -115,27 +115,8 @@ struct NotifyCommand: AsyncParsableCommand {
                 if case .transaction(let t) = parsed, !profile.accounts.contains(t.account) {
                     FileHandle.standardError.write(Data("note: \(id) does not hold account \(t.account.masked); showing the render anyway\n".utf8))
                 }
-                var rules = NotificationRules()
-                let now = at.map { Timestamp(milliseconds: $0) } ?? NotifierConfiguration.systemNow()
-                var rows: [PreviewRow] = []
-                for decision in rules.decide(parsed, customers: [profile], now: now) {
-                    guard let channel = decision.channel else {
-                        if case .skip(let reason) = decision.outcome { rows.append(PreviewRow(channel: "-", outcome: "skip: \(reason.rawValue)")) }
-                        continue
-                    }
-                    switch decision.outcome {
-                    case .skip(let reason):
-                        rows.append(PreviewRow(channel: channel.rawValue, outcome: "skip: \(reason.rawValue)"))
-                    case .send(let notBefore):
-                        guard let content = try renderer.render(parsed, for: profile, channel: channel) else {
-                            rows.append(PreviewRow(channel: channel.rawValue, outcome: "skip: \(SkipReason.noTemplate.rawValue)"))
-                            continue
-                        }
-                        let when = notBefore.map { "deferred by quiet hours until \(iso($0))" } ?? "send now"
-                        rows.append(PreviewRow(channel: channel.rawValue, outcome: when, address: profile.preference(for: channel)?.address.value,
-                                               lane: Topics.jobs(channel, parsed.priority).rawValue, rendered: describe(content)))
-                    }
-                }
+                let now = at.map { Timestamp(milliseconds: $0) } ?? SystemClock().now()
+                let rows = try NotificationPreview.rows(for: parsed, customer: profile, renderer: renderer, now: now, formatTime: iso)
                 if json {
                     try printJSON(rows)
                 } else {
@@ -145,14 +126,6 @@ struct NotifyCommand: AsyncParsableCommand {
                     }
                 }
             }
-        }
-
-        struct PreviewRow: Encodable {
-            var channel: String
-            var outcome: String
-            var address: String?
-            var lane: String?
-            var rendered: String?
         }
 
         private func readEventFile(_ path: String) throws -> String {

@@ -161,10 +161,39 @@ import Testing
 
     @Test func theShippedExampleIsValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let env = ["CHAPAR_CALLBACK_SECRET": "0123456789abcdef0", "KANNEL_PASSWORD": "p", "SMS_API_AUTHORIZATION": "Bearer x",
+        let env = ["CHAPAR_API_TOKEN": "0123456789abcdef0", "CHAPAR_CALLBACK_SECRET": "0123456789abcdef0", "KANNEL_PASSWORD": "p", "SMS_API_AUTHORIZATION": "Bearer x",
                    "TELEGRAM_BOT_TOKEN": "t", "MATRIX_BOT_TOKEN": "m", "WEBHOOK_SECRET": "0123456789abcdef0"]
         let c = try ConfigFile.load(path: root.appendingPathComponent("config/chapar.yaml").path, environment: env, kinds: kinds)
         #expect(c.channels[.sms]?.first?.chain.map(\.name) == ["kannel-1", "sms-api"])
         #expect(c.channels[.im]?.count == 3)
+        #expect(c.server.port == 8480 && c.server.tokens == ["0123456789abcdef0"])
+        // Callbacks without their own listen are answered where the server listens.
+        #expect(c.callbacks?.publicURL == "http://127.0.0.1:8480")
+    }
+
+    @Test func serverNotifierAndLogSectionsAreReadAndChecked() throws {
+        let c = try ConfigFile.parse("""
+            server: {listen: "0.0.0.0:9000", tokens: [{env: T1}, {env: T2}], max-body: 2MiB}
+            notifier: {members: 2, batch-size: 500}
+            log: {partitions: 3, fsync: "interval:100ms", retention: forever, segment-bytes: 1MiB}
+            """, file: "c.yaml", environment: ["T1": "token-number-one-16", "T2": "token-number-two-16"], kinds: kinds)
+        #expect(c.server.host == "0.0.0.0" && c.server.port == 9000 && c.server.maxBodyBytes == 2 << 20)
+        #expect(c.server.tokens.count == 2 && c.server.tokenSources == ["env T1", "env T2"])
+        #expect(c.notifier.members == 2 && c.notifier.batchSize == 500)
+        #expect(c.topics.partitions == 3 && c.topics.durability == .interval(.milliseconds(100)) && c.topics.retentionAge == nil)
+        #expect(c.topics.segmentBytes == 1 << 20)
+
+        let bad = """
+            server: {listen: "nowhere", tokens: [{env: SHORT}], max-body: 12 parsecs}
+            notifier: {members: 0, templates: /no/such/dir}
+            log: {fsync: sometimes, retention: soon}
+            """
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigFile.parse(bad, file: "bad.yaml", environment: ["SHORT": "abc"], kinds: kinds)
+        }
+        let problems = error?.problems ?? []
+        for key in ["server.listen", "server.tokens[0]", "server.max-body", "notifier.members", "notifier.templates", "log.fsync", "log.retention"] {
+            #expect(problems.contains { $0.hasPrefix("bad.yaml:") && $0.contains(" \(key): ") }, "no problem reported for \(key): \(problems)")
+        }
     }
 }

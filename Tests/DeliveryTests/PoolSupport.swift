@@ -156,9 +156,9 @@ let fastPool = PoolConfiguration(laneCapacity: 64, fetchBatch: 32, commitInterva
                                  scheduleInterval: .milliseconds(100))
 
 /// Wall time that moves only when told (monotonic time stays real, for rate limits and backoff).
-final class ManualDeliveryClock: DeliveryClock {
+final class ManualWallClock: ChaparClock {
     private let wall: Mutex<Int64>
-    private let system = SystemDeliveryClock()
+    private let system = SystemClock()
 
     init(_ start: Timestamp) { wall = Mutex(start.milliseconds) }
 

@@ -28,6 +28,29 @@ import Testing
         }
     }
 
+    @Test func aSecondCopyOfAJobInHandIsNotSentAgain() async throws {
+        try await PoolHarness.with { h in
+            // The notifier re-emits the jobs of a batch it had not committed before a crash: the
+            // same ids appear twice on the lane. While the first copy is in flight (slow gateway),
+            // the second must not be sent; both offsets end up committed.
+            let jobs = (1...20).map { smsJob($0, customer: "C\(String(format: "%07d", $0 % 5))") }
+            try await h.append(jobs)
+            try await h.append(jobs)
+            let transport = ScriptedTransport { _, _ in
+                try? await Task.sleep(for: .milliseconds(200))
+                return .response(TransferResponse(status: 202))
+            }
+            let pool = DeliveryPool(channel: .sms, log: h.log, ledger: h.ledger, transport: transport, gateways: [gateway("gw", maxInFlight: 64)],
+                                    configuration: fastPool, logger: quietLogger)
+            try await run(pool) {
+                let lag = try await h.lag(.sms)
+                return lag == 0 && pool.statistics.held == [0, 0, 0]
+            }
+            #expect(transport.requests.count == 20, "\(transport.requests.count) requests for 20 jobs")
+            #expect(Set(transport.requests.compactMap(\.idempotencyKey)).count == 20)
+        }
+    }
+
     @Test func aCustomersJobsGoOutInOrderWhateverTheConcurrency() async throws {
         try await PoolHarness.with { h in
             // Two customers, 40 jobs each, answered after random delays with 16 in flight.
@@ -180,7 +203,7 @@ import Testing
 
     @Test func aJobPastItsDeadlineIsExpiredNotSent() async throws {
         try await PoolHarness.with { h in
-            let now = SystemDeliveryClock().now()
+            let now = SystemClock().now()
             try await h.append([smsJob(1, deadline: Timestamp(milliseconds: now.milliseconds - 1000)), smsJob(2, customer: "C0000002")])
             let transport = ScriptedTransport()
             let pool = DeliveryPool(channel: .sms, log: h.log, ledger: h.ledger, transport: transport, gateways: [gateway("gw")],
@@ -198,7 +221,7 @@ import Testing
 
     @Test func quietHoursParkTheJobInTheScheduleUntilItsTime() async throws {
         try await PoolHarness.with { h in
-            let clock = ManualDeliveryClock(SystemDeliveryClock().now())
+            let clock = ManualWallClock(SystemClock().now())
             let morning = Timestamp(milliseconds: clock.now().milliseconds + 8 * 3_600_000)
             try await h.append([smsJob(1, notBefore: morning), smsJob(2, customer: "C0000002")])
             let transport = ScriptedTransport()
@@ -241,7 +264,7 @@ import Testing
                                     gateways: [gateway("gw", breaker: .init(failureThreshold: 1000))], configuration: fastPool, logger: quietLogger)
             try await run(pool) { (try h.ledger.list(.init(status: .dead))).count == 1 }
             healthy.withLock { $0 = true }
-            let replayed = try h.ledger.replayDead(channel: .sms, since: nil, now: SystemDeliveryClock().now())
+            let replayed = try h.ledger.replayDead(channel: .sms, since: nil, now: SystemClock().now())
             #expect(replayed.map(\.id) == [job.id.rawValue])
             let again = DeliveryPool(channel: .sms, log: h.log, ledger: h.ledger, transport: transport,
                                      gateways: [gateway("gw")], configuration: fastPool, logger: quietLogger)

@@ -124,6 +124,14 @@ struct ServeTests {
         #expect(mismatch.status == 400)
         let shown = try await s.call(.get, "/v1/customers/C0900003")
         #expect(shown.json?["name"] as? String == "علی رضایی")
+        // PATCH takes `chapar customers set`'s options; a refused change changes nothing.
+        let patched = try await s.call(.patch, "/v1/customers/C0900003", #"{"channel":"sms","quietHours":"22:00-07:00","minAmounts":{"IRR":"5000000"}}"#)
+        #expect(patched.status == 200, "\(patched.text)")
+        let patchedSMS = (patched.json?["channels"] as? [[String: Any]])?.first { $0["channel"] as? String == "sms" }
+        #expect(patchedSMS?["quietHours"] as? String == "22:00-07:00")
+        let refused = try await s.call(.patch, "/v1/customers/C0900003", #"{"channel":"fax","quietHours":"22:00-07:00"}"#)
+        #expect(refused.status == 404, "\(refused.text)")
+        #expect(try await s.call(.patch, "/v1/customers/C0900003", #"{"language":"de"}"#).status == 422)
         #expect(try await s.call(.delete, "/v1/customers/C0900003").status == 204)
         #expect(try await s.call(.get, "/v1/customers/C0900003").status == 404)
         #expect(try await s.call(.delete, "/v1/customers/C0900003").status == 404)
@@ -177,7 +185,7 @@ struct ServeTests {
             ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("post", "/v1/events"), ("post", "/v1/ingest"),
             ("get", "/v1/transactions/{id}"), ("get", "/v1/deliveries"), ("get", "/v1/deliveries/{job}"), ("get", "/v1/dead-letters"),
             ("post", "/v1/dead-letters/replay"), ("get", "/v1/customers"), ("post", "/v1/customers"), ("get", "/v1/customers/{id}"),
-            ("put", "/v1/customers/{id}"), ("delete", "/v1/customers/{id}"), ("post", "/v1/customers/{id}/channels/{channel}/enable"),
+            ("put", "/v1/customers/{id}"), ("patch", "/v1/customers/{id}"), ("delete", "/v1/customers/{id}"), ("post", "/v1/customers/{id}/channels/{channel}/enable"),
             ("post", "/v1/customers/{id}/channels/{channel}/disable"), ("get", "/v1/overview"), ("get", "/v1/topics"),
             ("get", "/v1/topics/{topic}/records"), ("get", "/v1/groups"), ("get", "/v1/gateways"), ("get", "/v1/demo/inbox"),
             ("get", "/v1/callbacks/kannel/{gateway}"),

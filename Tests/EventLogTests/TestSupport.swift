@@ -21,7 +21,7 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
 }
 
 /// Opens a log quietly.
-func openLog(_ directory: String, fileSystem: any FileSystem = PosixFileSystem(), clock: any LogClock = SystemClock(),
+func openLog(_ directory: String, fileSystem: any FileSystem = PosixFileSystem(), clock: any ChaparClock = SystemClock(),
              ioThreads: Int = 2) throws -> EventLog {
     try EventLog.open(.init(directory: directory, ioThreads: ioThreads, fileSystem: fileSystem, clock: clock, logger: quietLogger))
 }

@@ -39,7 +39,7 @@ struct PipelineServiceTests {
                      batch: Int = 100, renderer: LineRenderer = LineRenderer()) -> NotifierService {
         NotifierService(log: log, directory: directory, renderer: renderer,
                         configuration: NotifierConfiguration(members: members, batchSize: batch, pollTimeout: .milliseconds(50),
-                                                             retryDelay: .milliseconds(20), now: { utc("2026-01-10T08:30:00Z") }),
+                                                             retryDelay: .milliseconds(20), clock: ManualClock(utc("2026-01-10T08:30:00Z"))),
                         logger: pipelineQuietLogger)
     }
 
@@ -168,7 +168,7 @@ struct PipelineServiceTests {
             let service = NotifierService(log: log, directory: directory, renderer: LineRenderer(),
                                           configuration: NotifierConfiguration(members: 2, batchSize: 100, pollTimeout: .milliseconds(50),
                                                                                retryDelay: .milliseconds(20), sessionTimeout: .milliseconds(250),
-                                                                               now: { utc("2026-01-10T08:30:00Z") }),
+                                                                               clock: ManualClock(utc("2026-01-10T08:30:00Z"))),
                                           logger: pipelineQuietLogger)
             try await service.prepareTopics()
             try await produce(log, count: 1_000)
@@ -213,7 +213,7 @@ struct PipelineServiceTests {
             let log = try EventLog.open(.init(directory: dir, logger: pipelineQuietLogger))
             let people = [customer("c1", accounts: [account(1)], channels: [sms(kinds: [.debit, .credit, .security, .marketing], quiet: "22:00-07:00")])]
             let service = NotifierService(log: log, directory: MemoryDirectory(people), renderer: LineRenderer(),
-                                          configuration: NotifierConfiguration(members: 1, pollTimeout: .milliseconds(50), now: { utc("2026-01-10T20:00:00Z") }),
+                                          configuration: NotifierConfiguration(members: 1, pollTimeout: .milliseconds(50), clock: ManualClock(utc("2026-01-10T20:00:00Z"))),
                                           logger: pipelineQuietLogger)
             try await service.prepareTopics()
             _ = try await log.append([EventCodec.record(transaction("t1", account: account(1)))], to: Topics.transactions)

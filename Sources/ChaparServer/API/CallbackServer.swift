@@ -1,4 +1,4 @@
-import ChaparModels
+public import ChaparModels
 public import Delivery
 import Foundation
 import Hummingbird
@@ -19,9 +19,9 @@ public struct CallbackServer: Sendable {
     private let secret: [UInt8]
     private let ledger: DeliveryLedger
     private let logger: Logger
-    private let clock: any DeliveryClock
+    private let clock: any ChaparClock
 
-    public init(host: String, port: Int, secret: String, ledger: DeliveryLedger, clock: any DeliveryClock = SystemDeliveryClock(),
+    public init(host: String, port: Int, secret: String, ledger: DeliveryLedger, clock: any ChaparClock = SystemClock(),
                 logger: Logger = Logger(label: "chapar.callbacks")) {
         self.host = host
         self.port = port
@@ -58,17 +58,17 @@ public struct CallbackServer: Sendable {
 struct CallbackRoutes: Sendable {
     let secret: [UInt8]
     let ledger: DeliveryLedger
-    var clock: any DeliveryClock = SystemDeliveryClock()
+    var clock: any ChaparClock = SystemClock()
     let logger: Logger
 
-    init(secret: String, ledger: DeliveryLedger, clock: any DeliveryClock = SystemDeliveryClock(), logger: Logger) {
+    init(secret: String, ledger: DeliveryLedger, clock: any ChaparClock = SystemClock(), logger: Logger) {
         self.secret = Array(secret.utf8)
         self.ledger = ledger
         self.clock = clock
         self.logger = logger
     }
 
-    init(secret: [UInt8], ledger: DeliveryLedger, clock: any DeliveryClock, logger: Logger) {
+    init(secret: [UInt8], ledger: DeliveryLedger, clock: any ChaparClock, logger: Logger) {
         self.secret = secret
         self.ledger = ledger
         self.clock = clock

@@ -20,6 +20,7 @@ struct CustomersAPI: Sendable {
         group.post("customers") { request, _ in try await self.create(request) }
         group.get("customers/:id") { _, context in try await self.show(try Self.customerID(context)) }
         group.put("customers/:id") { request, context in try await self.replace(request, id: try Self.customerID(context)) }
+        group.patch("customers/:id") { request, context in try await self.change(request, id: try Self.customerID(context)) }
         group.delete("customers/:id") { _, context in try await self.remove(try Self.customerID(context)) }
         group.post("customers/:id/channels/:channel/enable") { _, context in
             try await self.setEnabled(true, id: try Self.customerID(context), channel: try Self.channel(context))
@@ -68,6 +69,66 @@ struct CustomersAPI: Sendable {
         guard profile.id == id else { throw APIError.badRequest("the body's id \(profile.id) is not the path's \(id)") }
         let store = state.store
         try await perform("save customer") { try store.save(profile) }
+        return try JSON.response(CustomerDocument(profile))
+    }
+
+    /// The body of `PATCH /v1/customers/{id}`: the options of `chapar customers set`.
+    struct Patch: Decodable {
+        var name: String?
+        var language: String?
+        var timezone: String?
+        var birthday: String?
+        var removeBirthday: Bool?
+        var active: Bool?
+        var channel: String?
+        var address: String?
+        var removeChannel: Bool?
+        var minAmounts: [String: String]?
+        var removeMinAmounts: Bool?
+        var quietHours: String?
+        var removeQuietHours: Bool?
+        var events: [String]?
+
+        static let fields: Set<String> = ["name", "language", "timezone", "birthday", "removeBirthday", "active", "channel", "address",
+                                          "removeChannel", "minAmounts", "removeMinAmounts", "quietHours", "removeQuietHours", "events"]
+
+        func change() throws(InvalidValue) -> CustomerChange {
+            var c = CustomerChange()
+            c.name = name
+            if let language { c.language = try Language(parsing: language) }
+            if let timezone {
+                try CustomerStore.validateTimeZone(timezone)
+                c.timeZone = timezone
+            }
+            if let birthday { c.birthday = try CalendarDate(iso: birthday) }
+            c.removeBirthday = removeBirthday ?? false
+            c.active = active
+            if let channel { c.channel = try Channel(parsing: channel) }
+            if let address {
+                guard let channel = c.channel else { throw InvalidValue("address", "give the channel it is for, e.g. \"channel\": \"sms\"") }
+                c.address = try ContactAddress(channel, address)
+            }
+            c.removeChannel = removeChannel ?? false
+            if c.removeChannel && c.channel == nil { throw InvalidValue("removeChannel", "give the channel to remove") }
+            for (code, amount) in minAmounts ?? [:] {
+                let currency = try CurrencyCode(code)
+                c.minimumAmounts[currency] = try Money(parsing: Substring(amount), currency: currency).minorUnits
+            }
+            c.removeMinimumAmounts = removeMinAmounts ?? false
+            if let quietHours { c.quietHours = try QuietHours(parsing: quietHours) }
+            c.removeQuietHours = removeQuietHours ?? false
+            if let events { c.eventKinds = try CustomerCSV.parseEvents(events.joined(separator: ";")) }
+            return c
+        }
+    }
+
+    func change(_ request: Request, id: CustomerID) async throws -> Response {
+        let body = try await JSON.body(request, limit: 64 << 10)
+        let patch = try JSON.decode(Patch.self, from: body, allowed: ["": Patch.fields])
+        let change: CustomerChange
+        do { change = try patch.change() } catch { throw APIError(.unprocessableContent, "invalid_change", "\(error.field): \(error.reason)") }
+        let store = state.store
+        let profile = try await perform("change customer") { try store.apply(change, to: id) }
         return try JSON.response(CustomerDocument(profile))
     }
 

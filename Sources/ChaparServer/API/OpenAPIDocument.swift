@@ -809,6 +809,123 @@ enum OpenAPIDocument {
       }
      }
     ]
+   },
+   "patch": {
+    "summary": "Change some of a customer's settings (the options of `chapar customers set`)",
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "customer id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+         "name": {
+          "type": "string"
+         },
+         "language": {
+          "type": "string"
+         },
+         "timezone": {
+          "type": "string"
+         },
+         "birthday": {
+          "type": "string"
+         },
+         "removeBirthday": {
+          "type": "boolean"
+         },
+         "active": {
+          "type": "boolean"
+         },
+         "channel": {
+          "type": "string"
+         },
+         "address": {
+          "type": "string"
+         },
+         "removeChannel": {
+          "type": "boolean"
+         },
+         "minAmounts": {
+          "type": "object",
+          "additionalProperties": {
+           "type": "string"
+          }
+         },
+         "removeMinAmounts": {
+          "type": "boolean"
+         },
+         "quietHours": {
+          "type": "string"
+         },
+         "removeQuietHours": {
+          "type": "boolean"
+         },
+         "events": {
+          "type": "array",
+          "items": {
+           "type": "string"
+          }
+         }
+        }
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "the customer after the change",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Customer"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Missing or wrong bearer token",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "unknown customer, or a channel it lacks",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "422": {
+      "description": "invalid value",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     }
+    }
    }
   },
   "/v1/customers/{id}/channels/{channel}/enable": {

@@ -106,6 +106,7 @@ public enum ChaparServe {
                 services.append(.init(service: TaskService(name: "demo") { try await traffic.run() }, serviceName: "demo-traffic"))
             }
             services.append(.init(service: TaskService(name: "telemetry") { try await sampler.run() }, serviceName: "telemetry"))
+            services.append(.init(service: TaskService(name: "retention") { try await Self.applyRetention(log, logger: logger) }, serviceName: "retention"))
             services.append(.init(service: http, serviceName: "http"))
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [], logger: quiet(logger))
@@ -122,6 +123,16 @@ public enum ChaparServe {
         }
         await endpoint?.close()
         await log.close()
+    }
+
+    /// Applies every topic's retention every five minutes (whole segments past their age or the
+    /// topic's size limit; see docs/log-format.md).
+    static func applyRetention(_ log: EventLog, logger: Logger) async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(300))
+            let deleted = await log.enforceRetention()
+            if !deleted.isEmpty { logger.notice("retention deleted \(deleted.count) segment(s)", metadata: ["chapar.segments": "\(deleted.prefix(5))"]) }
+        }
     }
 
     /// ServiceLifecycle's own messages at warning and above only (it logs every start at info).

@@ -54,7 +54,7 @@ enum DemoSetup {
         var generator = DemoCustomerGenerator(seed: 1)
         let profiles = (1...max(1, count)).map { generator.customer($0) }
         let summary = try store.importProfiles(profiles)
-        logger.notice("demo: imported demo customers", metadata: ["chapar.customers": "\(summary)"])
+        logger.notice("demo: imported \(summary.customers) demo customers (C0000001…); the store was empty")
     }
 
     /// A port nobody listens on now (bound and released; the server binds it right after).

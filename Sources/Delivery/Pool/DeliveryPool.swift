@@ -24,7 +24,7 @@ public final class DeliveryPool: Sendable {
     /// The gateway chains, one per route (see ``Route``).
     public let routes: [Route]
     private let configuration: PoolConfiguration
-    private let clock: any DeliveryClock
+    private let clock: any ChaparClock
     private let logger: Logger
     private let state: Mutex<PoolState>
     /// Wakes the sender (a job became ready, an attempt ended) and the fetchers (room freed).
@@ -45,7 +45,7 @@ public final class DeliveryPool: Sendable {
 
     /// A pool whose every job goes through one gateway chain (primary first, then failovers).
     public convenience init(channel: Channel, log: any MessageLog, ledger: DeliveryLedger, transport: any Transport, gateways: [Gateway],
-                            configuration: PoolConfiguration = PoolConfiguration(), clock: any DeliveryClock = SystemDeliveryClock(),
+                            configuration: PoolConfiguration = PoolConfiguration(), clock: any ChaparClock = SystemClock(),
                             logger: Logger = Logger(label: "chapar.delivery")) {
         self.init(channel: channel, log: log, ledger: ledger, transport: transport, routes: [(nil, gateways)],
                   configuration: configuration, clock: clock, logger: logger)
@@ -53,7 +53,7 @@ public final class DeliveryPool: Sendable {
 
     /// A pool with a gateway chain per address scheme (`nil` serves any address not matched otherwise).
     public init(channel: Channel, log: any MessageLog, ledger: DeliveryLedger, transport: any Transport, routes: [(scheme: String?, chain: [Gateway])],
-                configuration: PoolConfiguration = PoolConfiguration(), clock: any DeliveryClock = SystemDeliveryClock(),
+                configuration: PoolConfiguration = PoolConfiguration(), clock: any ChaparClock = SystemClock(),
                 logger: Logger = Logger(label: "chapar.delivery")) {
         self.channel = channel
         self.log = log
@@ -272,7 +272,17 @@ public final class DeliveryPool: Sendable {
         state.withLock { s in
             for r in records { s.trackers[lane].track(TopicPartition(r.topic, r.partition), r.offset) }
             for (tp, offset) in done { s.trackers[lane].finish(tp, offset) }
-            for job in toHold { s.admit(job) }
+            for job in toHold {
+                // Another copy of this job is already in hand (same id, so same customer, lane and
+                // partition, at an earlier offset): this copy's offset is done, and the prefix still
+                // waits for the first copy to finish.
+                if s.heldIDs.contains(job.job.id), case .log(let tp, let offset) = job.origin {
+                    s.trackers[lane].finish(tp, offset)
+                    s.stats.skippedAlreadyFinal += 1
+                    continue
+                }
+                s.admit(job)
+            }
             s.stats.fetched += records.count
             s.stats.deferred += counts.deferred
             s.stats.expired += counts.expired

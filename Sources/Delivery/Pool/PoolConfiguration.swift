@@ -1,26 +1,6 @@
 public import ChaparModels
 import Foundation
 
-/// The clock a pool reads: wall time for the jobs' own timing (`notBefore`, `deadline`, ledger
-/// timestamps) and a monotonic reading for rate limits, backoff and breakers. Injected so tests
-/// control it; logic never reads the system clocks directly.
-public protocol DeliveryClock: Sendable {
-    /// Wall-clock time, UTC milliseconds.
-    func now() -> Timestamp
-    /// Monotonic time since an arbitrary fixed origin.
-    func uptime() -> Duration
-}
-
-/// The system's clocks.
-public struct SystemDeliveryClock: DeliveryClock {
-    private let origin = ContinuousClock.now
-
-    public init() {}
-
-    public func now() -> Timestamp { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) }
-    public func uptime() -> Duration { ContinuousClock.now - origin }
-}
-
 /// A pool's settings (documented defaults; the configuration file sets them per channel).
 public struct PoolConfiguration: Sendable {
     /// Jobs a lane holds in memory at most (waiting, in flight, or waiting to retry). When a lane

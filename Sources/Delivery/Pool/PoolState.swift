@@ -76,6 +76,9 @@ struct PoolState: Sendable {
     var busy: Set<OrderKey> = []
     /// Jobs held per lane (ready, waiting, in flight, backing off).
     var held: [Int] = [0, 0, 0]
+    /// The ids of the jobs held: a second copy of a held job (the notifier re-emits jobs whose
+    /// batch it had not committed before a crash) is not sent again while the first is in hand.
+    var heldIDs: Set<JobID> = []
     var trackers: [OffsetTracker] = [OffsetTracker(), OffsetTracker(), OffsetTracker()]
     /// Scheduled jobs taken from the ledger and not yet finished (or finished but not yet flushed).
     var scheduleTaken: Set<JobID> = []
@@ -90,7 +93,10 @@ struct PoolState: Sendable {
 
     /// Adds a job: ready if its customer has nothing ahead of it in this lane, else waiting.
     mutating func admit(_ job: HeldJob, holding: Bool = true) {
-        if holding { held[job.lane] += 1 }
+        if holding {
+            held[job.lane] += 1
+            heldIDs.insert(job.job.id)
+        }
         let key = job.orderKey
         if busy.contains(key) {
             waiting[key, default: FIFO()].append(job)
@@ -128,6 +134,7 @@ struct PoolState: Sendable {
     /// may be committed, and its room in the lane is free.
     mutating func finish(_ job: HeldJob) {
         held[job.lane] -= 1
+        heldIDs.remove(job.job.id)
         release(job.orderKey)
         switch job.origin {
         case .log(let tp, let offset): trackers[job.lane].finish(tp, offset)
@@ -139,6 +146,7 @@ struct PoolState: Sendable {
     /// after a restart.
     mutating func abandon(_ job: HeldJob) {
         held[job.lane] -= 1
+        heldIDs.remove(job.job.id)
         release(job.orderKey)
     }
 

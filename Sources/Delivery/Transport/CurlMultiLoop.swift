@@ -199,6 +199,9 @@ final class CurlMultiLoop: @unchecked Sendable {
                 // transfer's own copy, alive until the handle is removed (see CurlTransfer).
                 set(ccurl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, "PUT"))
                 set(ccurl_easy_set_body(h, transfer.bodyBytes, curl_off_t(transfer.bodyCount)))
+            case .patch:
+                set(ccurl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, "PATCH"))
+                set(ccurl_easy_set_body(h, transfer.bodyBytes, curl_off_t(transfer.bodyCount)))
             case .delete:
                 set(ccurl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, "DELETE"))
             }

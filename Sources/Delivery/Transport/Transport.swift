@@ -15,7 +15,7 @@ public protocol Transport: Sendable {
 public struct TransferRequest: Sendable {
     /// The HTTP verb. `post` and `put` send ``TransferRequest/body``; `get` sends none.
     public enum Method: String, Sendable, Hashable {
-        case get = "GET", post = "POST", put = "PUT", delete = "DELETE"
+        case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE"
     }
 
     /// The protocol and its verb.

@@ -27,12 +27,12 @@ public struct NotifierConfiguration: Sendable {
     /// to the others; it then drops its batch and rejoins. Default 30 s.
     public var sessionTimeout: Duration
     /// The clock for quiet hours, expiry and `createdAt`. Default: the system clock.
-    public var now: @Sendable () -> Timestamp
+    public var clock: any ChaparClock
 
     public init(group: GroupID = "notifier", members: Int = 4, topics: [TopicName] = [Topics.transactions, Topics.messages],
                 batchSize: Int = 2_000, pollTimeout: Duration = .seconds(1), jobTopicPartitions: Int = 4,
                 startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1), sessionTimeout: Duration = .seconds(30),
-                now: @escaping @Sendable () -> Timestamp = NotifierConfiguration.systemNow) {
+                clock: any ChaparClock = SystemClock()) {
         self.group = group
         self.members = members
         self.topics = topics
@@ -42,13 +42,6 @@ public struct NotifierConfiguration: Sendable {
         self.startPosition = startPosition
         self.retryDelay = retryDelay
         self.sessionTimeout = sessionTimeout
-        self.now = now
-    }
-
-    /// Milliseconds since the epoch from the system clock.
-    @Sendable public static func systemNow() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+        self.clock = clock
     }
 }

@@ -103,7 +103,7 @@ public final class NotifierService: Sendable {
             // finish and commit instead of abandoning it half-way; it is awaited right here.
             let batch = Task { [processor, configuration, member] in
                 var processor = processor
-                let outcome = try await processor.process(records, now: configuration.now())
+                let outcome = try await processor.process(records, now: configuration.clock.now())
                 try await self.appendJobs(outcome.jobs)
                 try await member.commitPolled()
                 return (outcome, processor)
