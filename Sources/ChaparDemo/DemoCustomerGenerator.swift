@@ -11,6 +11,8 @@ public struct DemoCustomerGenerator {
     private var rng: DemoCustomerRandom
     /// When true every customer gets exactly sms, email and im (the benchmark's "three channels").
     public var threeChannels = false
+    /// When false nobody has quiet hours (benchmarks whose outcome must not depend on the time of day).
+    public var quietHours = true
 
     public init(seed: UInt64, threeChannels: Bool = false) {
         rng = DemoCustomerRandom(seed: seed)
@@ -60,7 +62,7 @@ public struct DemoCustomerGenerator {
             latin = (f + "." + l).lowercased().replacingOccurrences(of: "ü", with: "ue")
         }
         let timeZone = rng.chance(0.85) ? "Asia/Tehran" : rng.pick(Self.europe)
-        let quiet: QuietHours? = rng.chance(0.3) ? (rng.chance(0.5) ? Self.night : Self.lateNight) : nil
+        let quiet: QuietHours? = rng.chance(0.3) && quietHours ? (rng.chance(0.5) ? Self.night : Self.lateNight) : nil
         let mobileDigits = String(n % 10_000_000)
         let mobile = "+98912" + String(repeating: "0", count: 7 - mobileDigits.count) + mobileDigits
         // Literal formats built from digits: these cannot fail validation.

@@ -109,6 +109,36 @@ struct ServeTests {
         try await s.stop()
     }
 
+    @Test func aBankFileUploadIsIngestedAsChaparIngestWould() async throws {
+        let s = try await ServeHarness.start()
+        defer { s.release() }
+        let csv = """
+            type,id,account,direction,amount,currency,booked_at,description
+            transaction,UP-1,\(ServeHarness.account),debit,1200,IRR,2026-12-03T10:00:00Z,one
+            transaction,UP-2,\(ServeHarness.account),debit,12x0,IRR,2026-12-03T10:00:00Z,bad amount
+            transaction,UP-3,\(ServeHarness.account),credit,5000,IRR,2026-12-03T10:00:00Z,three
+
+            """
+        let before = try await s.eventCount()
+        // strict: one bad line refuses the whole file, naming FILE:LINE.
+        let strict = try await s.call(.post, "/v1/ingest?format=csv&name=day.csv&mode=strict", csv)
+        #expect(strict.status == 422, "\(strict.text)")
+        let details = (strict.json?["error"] as? [String: Any])?["details"] as? [String] ?? []
+        #expect(details.count == 1 && details[0].hasPrefix("day.csv:3:"), "\(details)")
+        #expect(try await s.eventCount() == before)
+        // append (the default): the good lines go in, the bad one is reported.
+        let append = try await s.call(.post, "/v1/ingest?format=csv&name=day.csv", csv)
+        #expect(append.status == 202, "\(append.text)")
+        #expect(append.json?["appended"] as? Int == 2)
+        #expect(append.json?["rejected"] as? Int == 1)
+        #expect(try await s.eventCount() == before + 2)
+        // The same file again: duplicates only.
+        let again = try await s.call(.post, "/v1/ingest?format=csv&name=day.csv", csv)
+        #expect(again.json?["duplicates"] as? Int == 2)
+        #expect(try await s.call(.post, "/v1/ingest?format=xls", csv).status == 400)
+        try await s.stop()
+    }
+
     @Test func customersAreCreatedChangedAndRemovedWithTheCLIRules() async throws {
         let s = try await ServeHarness.start()
         defer { s.release() }

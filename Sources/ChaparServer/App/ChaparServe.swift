@@ -35,9 +35,9 @@ public enum ChaparServe {
             throw ServeError("templates: \(error.message)")
         }
         var configuration = options.configuration
-        let demoGateways = options.demo.map { _ in DemoGateways() }
-        if options.demo != nil {
-            configuration = try DemoSetup.configuration(adding: configuration, kinds: options.kinds)
+        let demoGateways = options.demo.map { DemoGateways(onDelivery: $0.onDelivery) }
+        if let demo = options.demo {
+            configuration = try DemoSetup.configuration(adding: configuration, kinds: options.kinds, rate: demo.gatewayRate)
         }
         let log: EventLog
         do {
@@ -58,7 +58,7 @@ public enum ChaparServe {
             try await TopicSetup.create(in: log, template: configuration.topics)
             let openedStore = try CustomerStore.open(path: layout.customers, logger: logger)
             store = openedStore
-            if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, logger: logger) }
+            if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours, logger: logger) }
             directory = openedStore.directory()
             let openedLedger = try DeliveryLedger.open(path: layout.ledger, logger: logger)
             ledger = openedLedger

@@ -38,16 +38,36 @@ public struct ServeOptions: Sendable {
 }
 
 /// The demo's knobs.
-public struct DemoSettings: Sendable, Hashable {
+public struct DemoSettings: Sendable {
     /// Customers seeded when the store is empty.
     public var customers: Int
     /// Demo transactions appended per second (0: none).
     public var eventsPerSecond: Double
+    /// Seeded customers get quiet hours like real ones (false: none, so nothing is deferred).
+    public var quietHours: Bool
+    /// The demo gateways' rate limit in messages per second (nil: none, for benchmarks).
+    public var gatewayRate: Double?
+    /// Told about each message a demo gateway receives (`chapar bench pipeline` measures latency here).
+    public var onDelivery: (@Sendable (DemoDelivery) -> Void)?
 
-    public init(customers: Int = 1_000, eventsPerSecond: Double = 5) {
+    public init(customers: Int = 1_000, eventsPerSecond: Double = 5, quietHours: Bool = true, gatewayRate: Double? = 200,
+                onDelivery: (@Sendable (DemoDelivery) -> Void)? = nil) {
+        self.gatewayRate = gatewayRate
         self.customers = customers
         self.eventsPerSecond = eventsPerSecond
+        self.quietHours = quietHours
+        self.onDelivery = onDelivery
     }
+}
+
+/// One message a demo gateway received.
+public struct DemoDelivery: Sendable {
+    public var channel: Channel
+    public var job: String?
+    /// The event id, when the gateway's request carries it (the SMS demo gateway's does).
+    public var event: String?
+    /// When it arrived (wall clock, UTC milliseconds).
+    public var at: Int64
 }
 
 /// What a running server tells its caller once it listens.

@@ -29,7 +29,12 @@ final class DemoGateways: Sendable {
         var received = 0
     }
     private let state = Mutex(State())
+    private let onDelivery: (@Sendable (DemoDelivery) -> Void)?
     static let kept = 200
+
+    init(onDelivery: (@Sendable (DemoDelivery) -> Void)? = nil) {
+        self.onDelivery = onDelivery
+    }
 
     func add(to router: Router<BasicRequestContext>) {
         router.post("/demo/gateways/sms") { request, _ in try await self.sms(request) }
@@ -53,10 +58,13 @@ final class DemoGateways: Sendable {
             var to: String
             var text: String
             var id: String?
+            var event: String?
         }
         let sms = try JSON.decode(SMS.self, from: body, allowed: [:])
-        let n = record(Message(at: Self.now(), channel: "sms", gateway: "demo-sms", to: AddressMask.mask(sms.to), text: sms.text,
-                               job: request.headers[HTTPField.Name("Idempotency-Key")!] ?? sms.id))
+        let job = request.headers[HTTPField.Name("Idempotency-Key")!] ?? sms.id
+        let at = Self.now()
+        onDelivery?(DemoDelivery(channel: .sms, job: job, event: sms.event, at: at))
+        let n = record(Message(at: at, channel: "sms", gateway: "demo-sms", to: AddressMask.mask(sms.to), text: sms.text, job: job))
         return try JSON.response(["reference": "demo-sms-\(n)", "status": "queued"])
     }
 
@@ -67,8 +75,11 @@ final class DemoGateways: Sendable {
             var text: String
         }
         let send = try JSON.decode(Send.self, from: body, allowed: [:])
-        let n = record(Message(at: Self.now(), channel: "im", gateway: "demo-telegram", to: AddressMask.mask("telegram:\(send.chat_id)"),
-                               text: send.text, job: request.headers[HTTPField.Name("Idempotency-Key")!]))
+        let job = request.headers[HTTPField.Name("Idempotency-Key")!]
+        let at = Self.now()
+        onDelivery?(DemoDelivery(channel: .im, job: job, event: nil, at: at))
+        let n = record(Message(at: at, channel: "im", gateway: "demo-telegram", to: AddressMask.mask("telegram:\(send.chat_id)"),
+                               text: send.text, job: job))
         struct Answer: Encodable {
             struct Result: Encodable { var message_id: Int }
             var ok = true

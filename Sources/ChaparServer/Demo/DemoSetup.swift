@@ -11,7 +11,7 @@ import Logging
 enum DemoSetup {
     /// The configuration with demo gateways for SMS and IM where it has none. The demo gateways
     /// live on the server's own port, so a port of 0 is first replaced by a free one.
-    static func configuration(adding base: ChaparConfiguration, kinds: [AdapterKind]) throws -> ChaparConfiguration {
+    static func configuration(adding base: ChaparConfiguration, kinds: [AdapterKind], rate: Double?) throws -> ChaparConfiguration {
         var configuration = base
         if configuration.server.port == 0 { configuration.server.port = try freeLoopbackPort() }
         let host = ["0.0.0.0", "::", ""].contains(configuration.server.host) ? "127.0.0.1" : configuration.server.host
@@ -24,14 +24,12 @@ enum DemoSetup {
               demo-sms:
                 type: http-sms
                 url: \(origin)/demo/gateways/sms
-                body-template: '{"to":"{{to}}","text":"{{text}}","id":"{{id}}"}'
-                reference-field: reference
-                rate: 200/s
+                body-template: '{"to":"{{to}}","text":"{{text}}","id":"{{id}}","event":"{{event}}"}'
+                reference-field: reference\(rate.map { "\n    rate: \(Int($0))/s" } ?? "")
               demo-telegram:
                 type: telegram
                 url: \(origin)/demo/gateways/telegram
-                token: {env: CHAPAR_DEMO_TELEGRAM_TOKEN}
-                rate: 100/s
+                token: {env: CHAPAR_DEMO_TELEGRAM_TOKEN}\(rate.map { "\n    rate: \(Int($0))/s" } ?? "")
             """
         let demo: ChaparConfiguration
         do {
@@ -49,9 +47,10 @@ enum DemoSetup {
     }
 
     /// Imports `count` demo customers (``DemoCustomerGenerator``, seed 1) when the store is empty.
-    static func seedCustomers(_ store: CustomerStore, count: Int, logger: Logger) throws {
+    static func seedCustomers(_ store: CustomerStore, count: Int, quietHours: Bool = true, logger: Logger) throws {
         guard try store.count() == 0 else { return }
         var generator = DemoCustomerGenerator(seed: 1)
+        generator.quietHours = quietHours
         let profiles = (1...max(1, count)).map { generator.customer($0) }
         let summary = try store.importProfiles(profiles)
         logger.notice("demo: imported \(summary.customers) demo customers (C0000001…); the store was empty")

@@ -1,0 +1,278 @@
+import ArgumentParser
+import ChaparConfig
+import ChaparDemo
+import ChaparModels
+import ChaparServer
+import Delivery
+import Foundation
+import Logging
+import Synchronization
+
+/// `chapar bench pipeline`: the whole of `chapar serve` in this process (ingest endpoint, notifier,
+/// delivery pools, HTTP server), fed through its own HTTP API and delivering SMS and IM through
+/// libcurl to the demo gateways it serves on loopback, without rate limits.
+///
+/// Each event's id carries the wall-clock millisecond at which its request was sent
+/// (`PB-<ms>-<n>`); the SMS demo gateway sees the event id in every request, so the latency
+/// printed is from the moment the event was handed to the API to the gateway's acceptance of
+/// its SMS (IM requests do not carry the event id and are only counted).
+struct PipelineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Benchmark: events in through the HTTP API → notifier → delivery → loopback gateways (release build).",
+        discussion: """
+            --rate 0 (default) sends every event at once in --batch-sized uploads (a burst); --rate R paces them at R
+            events/s (e.g. --rate 1000 for the end-to-end latency target). Demo customers (no quiet hours) are seeded
+            first; each event debits a random customer's account. Prints events/s and notifications/s sustained,
+            SMS latency percentiles (append → gateway accepted), and the process's peak RSS.
+            """)
+
+    @Option(help: "Events to send.") var events: Int = 100_000
+    @Option(help: "Demo customers to seed.") var customers: Int = 10_000
+    @Option(help: "Events per second (0: one burst).") var rate: Double = 0
+    @Option(help: "Events per upload in burst mode.") var batch: Int = 20_000
+    @Option(help: "Template directory.") var templates: String = ProcessInfo.processInfo.environment["CHAPAR_TEMPLATES"] ?? "./config/templates"
+    @Option(help: "Work directory (default: a new temporary directory, removed afterwards).") var dir: String?
+    @Flag(help: "Print the figures as JSON.") var json = false
+
+    func validate() throws {
+        guard events >= 1, customers >= 1, customers <= 9_999_999, batch >= 1, rate >= 0 else {
+            throw ValidationError("--events, --customers and --batch must be at least 1 (customers at most 9999999), --rate not negative")
+        }
+    }
+
+    struct Figures: Codable {
+        var events: Int
+        var customers: Int
+        var rate: Double
+        var sendSeconds: Double
+        var totalSeconds: Double
+        var eventsPerSecond: Double
+        var notifications: Int
+        var notificationsPerSecond: Double
+        var smsLatencyMs: LatencyFigures?
+        /// The delivery part of it: job written by the notifier → gateway accepted (the pool's own
+        /// measure, over the last 4,096 SMS).
+        var smsDeliveryPartMs: [String: Int]?
+        var peakRSSMiB: Double
+        var notifierJobs: [String: Int]
+    }
+
+    struct LatencyFigures: Codable {
+        var samples: Int
+        var p50: Double
+        var p99: Double
+        var p999: Double
+        var max: Double
+    }
+
+    func run() async throws {
+        try await CLIError.run {
+            let root = dir ?? NSTemporaryDirectory() + "chapar-bench-pipeline-\(UUID().uuidString.prefix(8))"
+            defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
+            let token = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            var configuration = ChaparConfiguration()
+            configuration.server.port = 0
+            configuration.server.tokens = [token]
+            configuration.server.maxBodyBytes = 1 << 30
+            let recorder = DeliveryRecorder()
+            var logger = Logger(label: "chapar.bench")
+            logger.logLevel = .error
+            let options = ServeOptions(
+                dataDirectory: root + "/data", configuration: configuration, kinds: adapterKinds, templates: templates,
+                demo: DemoSettings(customers: customers, eventsPerSecond: 0, quietHours: false, gatewayRate: nil, onDelivery: recorder.record),
+                drainTimeout: .seconds(60), logger: logger)
+            let handle = ServeHandle()
+            let (ready, continuation) = AsyncStream.makeStream(of: ServeStatus.self)
+            progress("seeding \(customers) demo customers and starting the pipeline")
+            let server = Task {
+                defer { continuation.finish() }
+                try await ChaparServe.run(options, handle: handle) { continuation.yield($0) }
+            }
+            guard let status = await ready.first(where: { _ in true }) else {
+                try await server.value
+                throw CLIUsageFailure(code: 1, message: "the pipeline did not start")
+            }
+            let client = APIClient(base: status.baseURL, token: token)
+            defer { client.engine.shutdown() }
+
+            let clock = ContinuousClock()
+            let started = clock.now
+            try await send(client, clock: clock)
+            let sent = clock.now
+            progress("all \(events) events accepted by the API after \(String(format: "%.1f", (sent - started).seconds)) s; waiting for deliveries")
+            let overview = try await waitUntilDrained(client)
+            let finished = clock.now
+            await handle.shutdown()
+            try await server.value
+
+            let total = (finished - started).seconds
+            let delivered = recorder.count
+            let figures = Figures(
+                events: events, customers: customers, rate: rate, sendSeconds: (sent - started).seconds, totalSeconds: total,
+                eventsPerSecond: Double(events) / total, notifications: delivered, notificationsPerSecond: Double(delivered) / total,
+                smsLatencyMs: recorder.latency(), smsDeliveryPartMs: overview.smsDeliveryLatency, peakRSSMiB: peakResidentMiB(), notifierJobs: overview.jobs)
+            try report(figures)
+        }
+    }
+
+    /// Sends the events through `POST /v1/ingest` (CSV), in one burst or paced at --rate.
+    private func send(_ client: APIClient, clock: ContinuousClock) async throws {
+        var next = 0
+        if rate == 0 {
+            while next < events {
+                let count = min(batch, events - next)
+                try await client.ingest(csv(from: next, count: count))
+                next += count
+                progress("sent \(next)/\(events)")
+            }
+            return
+        }
+        // Paced: every 10 ms, the events due by then.
+        let start = clock.now
+        while next < events {
+            let due = min(events, Int((clock.now - start).seconds * rate) + 1)
+            if due > next {
+                try await client.ingest(csv(from: next, count: due - next))
+                next = due
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// CSV with the ingest header; event n debits customer (n mod customers)+1's first account.
+    private func csv(from first: Int, count: Int) -> [UInt8] {
+        let sentAt = Int64(Date().timeIntervalSince1970 * 1000)
+        var out = Array(TransactionGenerator.csvHeader.utf8)
+        out.reserveCapacity(out.count + count * 160)
+        for n in first..<(first + count) {
+            let customer = n % customers + 1
+            let account = DemoCustomerGenerator.account(2 * customer)
+            out += Array("transaction,PB-\(sentAt)-\(n),\(account),debit,\(125_000 + n % 1000 * 1000),IRR,,2026-12-03T10:00:00Z,,خرید کارتی,,pos,,,,,\n".utf8)
+        }
+        return out
+    }
+
+    struct Drained {
+        var jobs: [String: Int]
+        var smsDeliveryLatency: [String: Int]?
+    }
+
+    /// Polls /v1/overview until the notifier has no lag and the SMS and IM pools hold nothing and
+    /// have no backlog, for one second.
+    private func waitUntilDrained(_ client: APIClient) async throws -> Drained {
+        var quietSince: ContinuousClock.Instant?
+        var lastReport = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: .milliseconds(200))
+            let o = try await client.overview()
+            let notifier = o["notifier"] as? [String: Any] ?? [:]
+            let lag = notifier["lag"] as? Int ?? 1
+            let channels = (o["channels"] as? [[String: Any]] ?? []).filter { $0["delivering"] as? Bool == true }
+            let busy = channels.contains { c in
+                let s = c["statistics"] as? [String: Any] ?? [:]
+                let held = (s["held"] as? [Int] ?? [1]).reduce(0, +)
+                return (c["backlog"] as? Int ?? 1) > 0 || held > 0 || (s["inFlight"] as? Int ?? 1) > 0
+            }
+            if ContinuousClock.now - lastReport > .seconds(5) {
+                lastReport = .now
+                progress("notifier lag \(lag); " + channels.map { c in
+                    let s = c["statistics"] as? [String: Any] ?? [:]
+                    return "\(c["channel"] ?? "?"): delivered \(s["accepted"] as? Int ?? 0), in flight \(s["inFlight"] as? Int ?? 0), held \(s["held"] as? [Int] ?? []), backlog \(c["backlog"] as? Int ?? 0)"
+                }.joined(separator: "; "))
+            }
+            if lag == 0 && !busy {
+                if let since = quietSince, ContinuousClock.now - since >= .seconds(1) {
+                    let sms = channels.first { $0["channel"] as? String == "sms" }
+                    return Drained(jobs: notifier["jobs"] as? [String: Int] ?? [:], smsDeliveryLatency: sms?["latencyMilliseconds"] as? [String: Int])
+                }
+                if quietSince == nil { quietSince = .now }
+            } else {
+                quietSince = nil
+            }
+        }
+    }
+
+    private func report(_ f: Figures) throws {
+        if json { return try printJSON(f) }
+        print("pipeline: \(f.events) events on \(f.customers) customers, " + (f.rate == 0 ? "one burst" : "paced at \(Int(f.rate))/s"))
+        print(String(format: "  sent in %.1f s; everything delivered after %.1f s", f.sendSeconds, f.totalSeconds))
+        print(String(format: "  events: %.0f/s sustained; notifications delivered: %d (%.0f/s)", f.eventsPerSecond, f.notifications, f.notificationsPerSecond))
+        if let l = f.smsLatencyMs {
+            print(String(format: "  SMS latency, API → gateway accepted (%d samples): p50 %.1f ms, p99 %.1f ms, p999 %.1f ms, max %.1f ms", l.samples, l.p50, l.p99, l.p999, l.max))
+        }
+        if let d = f.smsDeliveryPartMs, let p50 = d["p50"], let p99 = d["p99"] {
+            print("    of which job written → gateway accepted (last \(d["samples"] ?? 0) SMS): p50 \(p50) ms, p99 \(p99) ms")
+        }
+        print(String(format: "  peak RSS %.0f MiB", f.peakRSSMiB))
+        print("  notifier jobs: \(f.notifierJobs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) (email and fax wait for their adapters)")
+    }
+
+    private func progress(_ text: String) {
+        guard !json else { return }
+        FileHandle.standardError.write(Data("bench pipeline: \(text)\n".utf8))
+    }
+}
+
+/// What the demo gateways received: a count, and each SMS's latency from its event id's timestamp.
+private final class DeliveryRecorder: Sendable {
+    private struct State {
+        var count = 0
+        var latencies: [Int32] = []
+    }
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.count } }
+
+    @Sendable func record(_ d: DemoDelivery) {
+        var latency: Int32?
+        if let event = d.event, event.hasPrefix("PB-"), let sent = Int64(event.dropFirst(3).prefix { $0 != "-" }) {
+            latency = Int32(clamping: d.at - sent)
+        }
+        state.withLock { s in
+            s.count += 1
+            if let latency { s.latencies.append(latency) }
+        }
+    }
+
+    func latency() -> PipelineBench.LatencyFigures? {
+        let sorted = state.withLock { $0.latencies }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        func at(_ q: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) }
+        return PipelineBench.LatencyFigures(samples: sorted.count, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: Double(sorted.last!))
+    }
+}
+
+/// The bench's HTTP client (libcurl through the delivery engine).
+private struct APIClient: Sendable {
+    let base: String
+    let token: String
+    let engine = CurlEngine()
+
+    func ingest(_ csv: [UInt8]) async throws {
+        let r = try await call(.post, "/v1/ingest?format=csv&name=bench.csv", csv)
+        guard r.status == 202 else { throw CLIUsageFailure(code: 1, message: "POST /v1/ingest answered \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
+    }
+
+    func overview() async throws -> [String: Any] {
+        let r = try await call(.get, "/v1/overview", [])
+        return (try JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+    }
+
+    private func call(_ method: TransferRequest.Method, _ path: String, _ body: [UInt8]) async throws -> TransferResponse {
+        let request = TransferRequest(kind: .http(method), url: base + path, headers: ["Authorization: Bearer \(token)", "Content-Type: text/csv"],
+                                      body: body, timeouts: Timeouts(connect: .seconds(5), total: .seconds(600)))
+        switch await engine.perform(request) {
+        case .response(let r): return r
+        case .failure(let e): throw CLIUsageFailure(code: 1, message: "\(method.rawValue) \(path): \(e.message)")
+        }
+    }
+}
+
+/// The process's peak resident set (VmHWM), in MiB.
+func peakResidentMiB() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
