@@ -15,9 +15,9 @@ public struct DemoBuffer: DemoOutput {
     public mutating func write(bytes more: [UInt8]) { bytes.append(contentsOf: more) }
 }
 
-/// Deterministic generator of demo bank entries (SplitMix64; no Foundation randomness).
+/// Deterministic generator of demo bank entries (``DemoCustomerRandom``'s SplitMix64; no Foundation randomness).
 public struct TransactionGenerator {
-    private var state: UInt64
+    private var random: DemoCustomerRandom
     public let seed: UInt64
     public let customers: Int
     public let messageFraction: Double
@@ -29,18 +29,12 @@ public struct TransactionGenerator {
 
     public init(seed: UInt64, customers: Int, messageFraction: Double = 0.01) {
         self.seed = seed
-        state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678
+        random = DemoCustomerRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678)
         self.customers = customers
         self.messageFraction = messageFraction
     }
 
-    private mutating func nextRandom() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func nextRandom() -> UInt64 { random.next() }
 
     private mutating func unit() -> Double { Double(nextRandom() >> 11) / Double(1 << 53) }
 
