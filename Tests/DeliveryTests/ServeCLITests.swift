@@ -72,6 +72,32 @@ struct ServeCLITests {
         #expect(received.isSubset(of: sent), "\(received.subtracting(sent).count) requests reached the gateway without a sent row")
     }
 
+    @Test func configCheckAndShowNeverPrintASecret() async throws {
+        let root = TestPaths.temporaryDirectory("config-cli")
+        defer { TestPaths.removePeerDirectory(root) }
+        let good = root + "/good.yaml", bad = root + "/bad.yaml"
+        try """
+            server: {listen: "127.0.0.1:9999", tokens: [{env: CFG_TOKEN}]}
+            channels:
+              sms: {gateway: sink}
+            gateways:
+              sink: {type: http-sms, url: "http://127.0.0.1:1/sms", authorization: {env: CFG_AUTH}}
+            """.write(toFile: good, atomically: true, encoding: .utf8)
+        try "server: {listen: nowhere}\nlog: {fsync: sometimes}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let env = ["CFG_TOKEN": "super-secret-token-value-1", "CFG_AUTH": "Bearer another-secret-42"]
+        let check = try await offPool { try ChaparCLI.run(["config", "check", "--config", good], environment: env) }
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("ok") && check.stdout.contains("1 API token(s)"))
+        let show = try await offPool { try ChaparCLI.run(["config", "show", "--config", good], environment: env) }
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("tokens: [{env: CFG_TOKEN}]"), "\(show.stdout)")
+        #expect(show.stdout.contains("<secret from env CFG_AUTH>"))
+        #expect(!show.stdout.contains("super-secret") && !show.stdout.contains("another-secret"))
+        let refused = try await offPool { try ChaparCLI.run(["config", "check", "--config", bad], environment: env) }
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("bad.yaml:1: server.listen") && refused.stderr.contains("bad.yaml:2: log.fsync"), "\(refused.stderr)")
+    }
+
     @Test func ingestWorksWhileServeOwnsTheDirectory() async throws {
         let f = try await ServeFixture.start(gatewayPath: "/ok", maxInFlight: 32)
         let p = try f.startServe()
