@@ -32,6 +32,7 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Events per second (0: one burst).") var rate: Double = 0
     @Option(help: "Events per upload in burst mode.") var batch: Int = 20_000
     @Option(help: "Template directory.") var templates: String = ProcessInfo.processInfo.environment["CHAPAR_TEMPLATES"] ?? "./config/templates"
+    @Option(help: "The topics' fsync policy: always (default, durable), interval[:250ms] or never.") var fsync: String = "always"
     @Option(help: "Work directory (default: a new temporary directory, removed afterwards).") var dir: String?
     @Flag(help: "Print the figures as JSON.") var json = false
 
@@ -75,6 +76,9 @@ struct PipelineBench: AsyncParsableCommand {
             configuration.server.port = 0
             configuration.server.tokens = [token]
             configuration.server.maxBodyBytes = 1 << 30
+            do { configuration.topics.durability = try DurabilityPolicy(parsing: fsync) } catch {
+                throw CLIUsageFailure(code: 64, message: "--fsync \(fsync) is not always, interval[:250ms] or never")
+            }
             let recorder = DeliveryRecorder()
             var logger = Logger(label: "chapar.bench")
             logger.logLevel = .error
@@ -195,7 +199,7 @@ struct PipelineBench: AsyncParsableCommand {
 
     private func report(_ f: Figures) throws {
         if json { return try printJSON(f) }
-        print("pipeline: \(f.events) events on \(f.customers) customers, " + (f.rate == 0 ? "one burst" : "paced at \(Int(f.rate))/s"))
+        print("pipeline: \(f.events) events on \(f.customers) customers, " + (f.rate == 0 ? "one burst" : "paced at \(Int(f.rate))/s") + ", fsync \(fsync)")
         print(String(format: "  sent in %.1f s; everything delivered after %.1f s", f.sendSeconds, f.totalSeconds))
         print(String(format: "  events: %.0f/s sustained; notifications delivered: %d (%.0f/s)", f.eventsPerSecond, f.notifications, f.notificationsPerSecond))
         if let l = f.smsLatencyMs {
