@@ -60,6 +60,19 @@ struct ConsoleTests {
             }
         }
 
+        // The same record found by its append time (binary search over offsets) and by its key.
+        let probe = try #require(records.last)
+        let probeOffset = probe["offset"] as? Int ?? -1, probeID = (probe["headers"] as? [String: String])?["chapar.id"] ?? "?"
+        let at = ISO8601DateFormatter.withMilliseconds.string(from: Date(timeIntervalSince1970: Double(probe["timestamp"] as? Int ?? 0) / 1000))
+        let byTime = try await browser.open(server, page: "topic", query: "topic=transactions&partition=\(p)&at=\(at)&limit=10", shot: "topic-by-time")
+        let found = try #require(byTime.tag(id: "time-found"), "no search result for \(at)")
+        #expect(found.contains(#"data-offset="\#(probeOffset)""#) || byTime.html.contains(#"data-offset="\#(probeOffset)""#),
+                "the first record at or after \(at) should be offset \(probeOffset): \(found)")
+        let key = try #require(probe["key"] as? String)
+        let byKey = try await browser.open(server, page: "topic", query: "topic=transactions&key=\(key)", shot: "topic-by-key")
+        #expect(byKey.html.contains(probeID), "the search for key \(key) did not find \(probeID)")
+        #expect(!byKey.values(of: "data-count").contains("0"))
+
         // Consumer groups: each group, and the notifier's partitions with their lag.
         let groups = try await server.json("/v1/groups") as? [[String: Any]] ?? []
         let groupsPage = try await browser.open(server, page: "groups")
@@ -343,5 +356,14 @@ final class ConsoleServer: Sendable {
     func deadCount() async throws -> Int {
         let counts = (try await json("/v1/dead-letters?limit=1") as? [String: Any])?["counts"] as? [String: [String: Int]] ?? [:]
         return counts.values.reduce(0) { $0 + ($1["dead"] ?? 0) }
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// `2026-12-03T13:39:32.296Z`, as the console's time search takes it.
+    static var withMilliseconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }

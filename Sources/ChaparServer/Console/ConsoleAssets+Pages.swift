@@ -116,19 +116,54 @@ extension ConsoleAssets {
       },
     };
 
+    /// A record as the browser shows it: where it is, when, key, headers, and its value.
+    function recordView(r, withPartition) {
+      const meta = el("div", { class: "meta" });
+      if (withPartition) meta.append(el("span", {}, "partition ", el("b", { text: String(r.partition) })));
+      meta.append(el("span", {}, "offset ", el("b", { text: num(r.offset) })), el("span", {}, when(r.timestamp)));
+      if (r.key != null) meta.append(el("span", {}, "key ", el("b", { class: "mono", text: r.key })));
+      for (const [k, v] of Object.entries(r.headers || {})) meta.append(el("span", { class: "mono" }, k + " = ", txt(v, "b")));
+      return el("article", { class: "record", "data-partition": r.partition, "data-offset": r.offset }, meta, jsonView(r.value));
+    }
+    /// The first offset of partition `p` whose record was appended at or after `target` (ms):
+    /// a binary search over offsets, one single-record fetch per step (append times only grow).
+    async function offsetAt(name, info, target) {
+      let lo = info.startOffset, hi = info.endOffset;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        const page = await api("topics/" + encodeURIComponent(name) + "/records?partition=" + info.partition + "&offset=" + mid + "&limit=1");
+        const r = page.records[0];
+        if (!r) { hi = mid; continue; }
+        if (r.timestamp < target) lo = r.offset + 1; else hi = Math.min(mid, r.offset);
+      }
+      return lo;
+    }
+    const KEY_SCAN = 500;
     PAGES.topic = {
       title: "Topic", nav: "topics",
       controls(params, titleRow) {
         titleRow.querySelector("h1").textContent = "Topic " + (params.get("topic") || "");
         titleRow.append(link({ page: "topics" }, "← all topics"));
+        const topic = params.get("topic");
         const form = el("form", { class: "controls", id: "browse" });
         const partition = el("select", { id: "partition" });
         const offset = el("input", { id: "offset", type: "number", min: "0", placeholder: "latest", value: params.get("offset") || "" });
+        const at = el("input", { id: "at", type: "datetime-local", step: "1" });
+        const given = Date.parse(params.get("at") || "");
+        if (!Number.isNaN(given)) { const d = new Date(given); at.value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${clock(given)}`; }
         const limit = el("select", { id: "limit" }, ...[10, 20, 50, 100].map(n => el("option", { value: n, text: n })));
         limit.value = params.get("limit") || "20";
-        form.append(el("label", { text: "partition" }, partition), el("label", { text: "from offset" }, offset), el("label", { text: "records" }, limit),
-          el("button", { type: "submit", text: "Show" }));
-        form.addEventListener("submit", e => { e.preventDefault(); go({ page: "topic", topic: params.get("topic"), partition: partition.value, offset: offset.value, limit: limit.value }); });
+        const key = el("input", { id: "key", size: 28, placeholder: "e.g. an account or customer id", value: params.get("key") || "", spellcheck: "false" });
+        const find = el("button", { type: "button", class: "secondary", text: "Find key" });
+        form.append(el("label", { text: "partition" }, partition), el("label", { text: "from offset" }, offset), el("label", { text: "or from time" }, at),
+          el("label", { text: "records" }, limit), el("button", { type: "submit", text: "Show" }), el("label", { text: "key (newest " + KEY_SCAN + " of each partition)" }, key), find);
+        form.addEventListener("submit", e => {
+          e.preventDefault();
+          const where = { page: "topic", topic, partition: partition.value, limit: limit.value };
+          if (offset.value) where.offset = offset.value; else if (at.value) where.at = at.value;
+          go(where);
+        });
+        find.addEventListener("click", () => { if (key.value.trim()) go({ page: "topic", topic, key: key.value.trim() }); });
         return form;
       },
       async load(box, params) {
@@ -136,7 +171,7 @@ extension ConsoleAssets {
         const topics = await api("topics");
         const t = topics.find(x => x.name === name);
         if (!t) throw new Error("no topic " + name);
-        const p = Math.min(Number(params.get("partition") || 0), t.partitions.length - 1);
+        const p = Math.max(0, Math.min(Number(params.get("partition") || 0), t.partitions.length - 1));
         const select = document.getElementById("partition");
         if (select && !select.options.length) {
           for (const x of t.partitions) select.append(el("option", { value: x.partition, text: x.partition + " (" + num(partitionRecords(x)) + ")" }));
@@ -151,10 +186,32 @@ extension ConsoleAssets {
           ["records", x => partitionRecords(x), { num: true }],
           ["size", x => bytes(x.bytes), { num: true }],
           ["segments", x => x.segments, { num: true }],
-        ], t.partitions, x => ({ "data-partition": x.partition, class: x.partition === p ? "current" : null })));
+        ], t.partitions, x => ({ "data-partition": x.partition })));
 
+        const key = params.get("key");
+        if (key) {
+          // Keys are hashed to partitions by the log; look at the newest records of each.
+          const pages = await Promise.all(t.partitions.filter(x => x.endOffset > x.startOffset).map(x =>
+            api("topics/" + encodeURIComponent(name) + "/records?partition=" + x.partition + "&limit=" + KEY_SCAN)));
+          const found = pages.flatMap(pg => pg.records).filter(r => r.key === key).sort((a, b) => b.timestamp - a.timestamp).slice(0, 100);
+          box.append(el("h2", { text: `Records with key ${key}: ${found.length}${found.length === 100 ? " (the newest 100)" : ""} among the newest ${KEY_SCAN} of each partition` }));
+          const list = el("div", { class: "records", id: "records", "data-topic": name, "data-key": key, "data-count": found.length });
+          if (!found.length) list.append(empty("none (older records are reached by offset or time)"));
+          for (const r of found) list.append(recordView(r, true));
+          box.append(list);
+          return;
+        }
         const limit = Number(params.get("limit") || 20);
-        const query = "partition=" + p + "&limit=" + limit + (params.get("offset") ? "&offset=" + encodeURIComponent(params.get("offset")) : "");
+        let offset = params.get("offset");
+        let note = null;
+        if (!offset && params.get("at")) {
+          const target = Date.parse(params.get("at"));
+          if (Number.isNaN(target)) throw new Error("'" + params.get("at") + "' is not a time");
+          offset = String(await offsetAt(name, t.partitions[p], target));
+          note = el("p", { class: "notice", id: "time-found", "data-offset": offset,
+            text: `The first record of partition ${p} appended at or after ${new Date(target).toISOString()} is at offset ${num(Number(offset))}.` });
+        }
+        const query = "partition=" + p + "&limit=" + limit + (offset ? "&offset=" + encodeURIComponent(offset) : "");
         const page = await api("topics/" + encodeURIComponent(name) + "/records?" + query);
         const first = page.records.length ? page.records[0].offset : page.endOffset, lastOffset = page.records.length ? page.records[page.records.length - 1].offset : page.endOffset - 1;
         const nav = el("div", { class: "title-row" }, el("h2", { text: `Records of partition ${p}: offsets ${num(page.startOffset)} … ${num(page.endOffset - 1)}` }));
@@ -162,14 +219,10 @@ extension ConsoleAssets {
         nav.append(link(to(page.startOffset), "« oldest"), link(to(Math.max(page.startOffset, first - limit)), "◀ older"),
           link(to(lastOffset + 1), "newer ▶"), link({ page: "topic", topic: name, partition: p, limit }, "latest »"));
         box.append(nav);
+        if (note) box.append(note);
         const list = el("div", { class: "records", id: "records", "data-topic": name, "data-partition": p, "data-count": page.records.length });
         if (!page.records.length) list.append(empty("no records in this range (the partition holds offsets " + page.startOffset + " to " + (page.endOffset - 1) + ")"));
-        for (const r of page.records) {
-          const meta = el("div", { class: "meta" }, el("span", {}, "offset ", el("b", { text: num(r.offset) })), el("span", {}, when(r.timestamp)));
-          if (r.key != null) meta.append(el("span", {}, "key ", el("b", { class: "mono", text: r.key })));
-          for (const [k, v] of Object.entries(r.headers || {})) meta.append(el("span", { class: "mono" }, k + " = ", txt(v, "b")));
-          list.append(el("article", { class: "record", "data-offset": r.offset }, meta, jsonView(r.value)));
-        }
+        for (const r of page.records) list.append(recordView(r, false));
         box.append(list);
       },
     };
