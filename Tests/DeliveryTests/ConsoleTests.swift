@@ -153,6 +153,40 @@ struct ConsoleTests {
         }
     }
 
+    @Test func deadLettersAreListedWithTheirReasonAndAReplayButtonPerChannel() async throws {
+        let browser = try Browser.locate()
+        // SMS goes to a gateway that answers 404 (a path of the server itself): every SMS job dies at once.
+        let server = try await ConsoleServer.start { port in
+            """
+            channels:
+              sms: {gateway: refusing}
+            gateways:
+              refusing:
+                type: http-sms
+                url: http://127.0.0.1:\(port)/console/no-such-gateway
+            """
+        }
+        defer { server.stop() }
+        _ = try await server.eventually("SMS jobs are dead") { try await server.deadCount() >= 5 ? true : nil }
+        let before = try await server.deadCount()
+        let page = try await browser.open(server, page: "dead", shot: "dead-letters-with-jobs")
+        let after = try await server.deadCount()
+        let shown = try #require(page.number(id: "dead-total"))
+        #expect(before <= shown && shown <= after, "the page shows \(shown) dead letters; the API said \(before) then \(after)")
+        #expect(page.html.contains(#"data-replay="sms""#), "no replay button for sms")
+        #expect(page.html.contains(#"data-replay="all""#))
+        let rows = page.values(of: "data-job")
+        #expect(!rows.isEmpty)
+        #expect(page.html.contains("refusing answered 404"), "the reason is not shown")
+
+        // The trace of a dead job says why it was given up.
+        let dead = (try await server.json("/v1/dead-letters?channel=sms&limit=1") as? [String: Any])?["jobs"] as? [[String: Any]] ?? []
+        let event = try #require(dead.first?["event"] as? String)
+        let trace = try await browser.open(server, page: "trace", query: "tx=\(event)", shot: "trace-dead-letter")
+        #expect(trace.html.contains("gave up: dead"), "the trace does not say the job was given up")
+        #expect(trace.html.contains("attempt 1 → refusing: rejected (404)"), "the refused attempt is not in the trace")
+    }
+
     @Test func withoutAGoodTokenThePagesAskForOneAndShowNoData() async throws {
         let browser = try Browser.locate()
         let server = try await ConsoleServer.start()
@@ -306,11 +340,17 @@ final class ConsoleServer: Sendable {
         self.root = root
     }
 
-    static func start() async throws -> ConsoleServer {
+    /// Starts it; `configuration(port)` is an optional YAML configuration for it.
+    static func start(configuration: ((Int) -> String)? = nil) async throws -> ConsoleServer {
         let root = TestPaths.temporaryDirectory("console")
         let port = try closedLoopbackPort()
-        let process = try ChaparCLI.start(["serve", "--demo", "--listen", "127.0.0.1:\(port)", "--data-dir", root + "/data",
-                                           "--templates", TestPaths.repositoryRoot + "/config/templates"])
+        var arguments = ["serve", "--demo", "--listen", "127.0.0.1:\(port)", "--data-dir", root + "/data",
+                         "--templates", TestPaths.repositoryRoot + "/config/templates"]
+        if let configuration {
+            try configuration(port).write(toFile: root + "/chapar.yaml", atomically: true, encoding: .utf8)
+            arguments += ["--config", root + "/chapar.yaml"]
+        }
+        let process = try ChaparCLI.start(arguments)
         let printed = try await offPool { process.wait(upTo: .seconds(90)) { process.stderr.contains("/console/#token=") } }
         guard printed, let line = process.stderr.split(separator: "\n").first(where: { $0.contains("console: ") }),
               let url = line.split(separator: " ").last, let hash = url.range(of: "/console/#token=") else {
@@ -318,8 +358,9 @@ final class ConsoleServer: Sendable {
             throw PeerError("chapar serve --demo printed no console line within 90 s; stderr: \(process.stderr)")
         }
         let server = ConsoleServer(process: process, baseURL: String(url[..<hash.lowerBound]), token: String(url[hash.upperBound...]), root: root)
-        // A few seconds of demo traffic, so that every page has something to show.
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        // A few seconds of demo traffic, so that every page has something to show (with a
+        // configuration of its own the test waits for what it needs).
+        let deadline = ContinuousClock.now.advanced(by: .seconds(configuration == nil ? 60 : 0))
         while ContinuousClock.now < deadline {
             let inbox = try? await server.json("/v1/demo/inbox") as? [String: Any]
             if (inbox?["received"] as? Int ?? 0) >= 20 { break }
@@ -346,6 +387,16 @@ final class ConsoleServer: Sendable {
         case .failure(let e):
             throw PeerError("GET \(path): \(e.kind.rawValue): \(e.message)")
         }
+    }
+
+    /// Polls `probe` every 250 ms for up to 60 s until it returns a value.
+    func eventually<T>(_ what: String, _ probe: () async throws -> T?) async throws -> T {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while ContinuousClock.now < deadline {
+            if let value = try await probe() { return value }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw PeerError("timed out waiting until \(what)")
     }
 
     /// Records on `transactions` and `messages` (the overview's event count).

@@ -72,7 +72,11 @@ extension ConsoleAssets {
       document.body.dataset.route = location.hash.replace(/^#/, "");   // what the address bar shows (never the token)
       const page = PAGES[name];
       const my = ++generation;
-      document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.page === (page.nav || name)));
+      document.querySelectorAll("#nav a").forEach(a => {
+        const here = a.dataset.page === (page.nav || name);
+        a.classList.toggle("active", here);
+        if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+      });
       document.title = page.title + " · Chapar console";
       delete document.body.dataset.loaded;
       if (!token()) { showTokenPanel(""); return; }
