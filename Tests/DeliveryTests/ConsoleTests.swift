@@ -191,6 +191,13 @@ struct ConsoleTests {
         let browser = try Browser.locate()
         let server = try await ConsoleServer.start()
         defer { server.stop() }
+        // The shell holds no data and is served without a token, under a strict policy.
+        let shell = try await server.get("/console/")
+        #expect(shell.status == 200)
+        let policy = shell.headers.first { $0.name.lowercased() == "content-security-policy" }?.value ?? ""
+        #expect(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "CSP: \(policy)")
+        #expect(!String(decoding: shell.body, as: UTF8.self).contains("<script>"), "an inline script the CSP would block")
+
         let none = try await browser.open(server, page: "topics", token: nil, shot: "no-token")
         #expect(none.loaded == "token", "loaded: \(String(describing: none.loaded))")
         #expect(!none.html.contains("data-topic="), "topics shown without a token")
@@ -378,14 +385,18 @@ final class ConsoleServer: Sendable {
 
     /// GET `path` with the token; the decoded JSON (throws on a non-200 answer).
     func json(_ path: String) async throws -> Any {
+        let r = try await get(path)
+        guard r.status == 200 else { throw PeerError("GET \(path): \(r.status) \(String(decoding: r.body, as: UTF8.self).prefix(500))") }
+        return try JSONSerialization.jsonObject(with: Data(r.body))
+    }
+
+    /// GET `path` with the token, through libcurl.
+    func get(_ path: String) async throws -> TransferResponse {
         let request = TransferRequest(kind: .http(.get), url: baseURL + path, headers: ["Authorization: Bearer \(token)"], body: [],
                                       timeouts: Timeouts(connect: .seconds(5), total: .seconds(30)))
         switch await engine.perform(request) {
-        case .response(let r):
-            guard r.status == 200 else { throw PeerError("GET \(path): \(r.status) \(String(decoding: r.body, as: UTF8.self).prefix(500))") }
-            return try JSONSerialization.jsonObject(with: Data(r.body))
-        case .failure(let e):
-            throw PeerError("GET \(path): \(e.kind.rawValue): \(e.message)")
+        case .response(let r): return r
+        case .failure(let e): throw PeerError("GET \(path): \(e.kind.rawValue): \(e.message)")
         }
     }
 
