@@ -62,7 +62,10 @@ extension ConsoleAssets {
       a.textContent = text;
       return a;
     }
-    function go(params) { location.hash = "#" + new URLSearchParams(params).toString(); }
+    function go(params) {
+      const hash = "#" + new URLSearchParams(params).toString();
+      if (location.hash === hash) route(); else location.hash = hash;   // the same address fires no hashchange: reload the page
+    }
 
     let generation = 0, timer = null;
     async function route() {
