@@ -6,6 +6,9 @@
 # Besides the build packages it installs the real test peers (scripts/peers/):
 #   kannel, kannel-extras  bearerbox + smsbox + fakesmsc (/usr/lib/kannel/test/fakesmsc) for SMS tests
 #   curl                   the peer scripts' readiness checks, and the smoke tests' client
+#   chromium               headless browser for the console tests (ConsoleTests): it loads each
+#                          console page from a real `chapar serve --demo`, dumps the DOM and
+#                          takes a screenshot; Debian's package brings fonts with Arabic script
 #   Matrix Synapse         from PyPI into a venv in ${CHAPAR_PEERS_HOME:-/var/cache/chapar-peers}
 set -euo pipefail
 
@@ -13,7 +16,8 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # sqlite3: the shell, used by a test to hold a database lock from another process.
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras)
+# chromium: the console tests' browser (see above).
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

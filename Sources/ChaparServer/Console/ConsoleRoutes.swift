@@ -11,12 +11,21 @@ enum ConsoleRoutes {
         router.get("/console/:file") { _, context in asset(context.parameters.get("file") ?? "") }
     }
 
+    /// Only our own files run, nothing inline; no other site may frame the console (its replay
+    /// button must not be clickjacked) and no address leaks in a Referer.
+    static let securityHeaders: HTTPFields = [
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+    ]
+
     private static func asset(_ name: String) -> Response {
         guard let asset = ConsoleAssets.files[name] else {
             return Response(status: .notFound, body: ResponseBody(byteBuffer: ByteBuffer(string: "no such console file\n")))
         }
-        return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "no-cache",
-                                               .init("Content-Security-Policy")!: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: asset.text)))
+        var headers: HTTPFields = [.contentType: asset.contentType, .cacheControl: "no-cache"]
+        headers.append(contentsOf: securityHeaders)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: asset.text)))
     }
 }
