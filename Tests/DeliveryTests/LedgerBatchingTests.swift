@@ -64,3 +64,26 @@ import Testing
         #expect(try reopened.list(.init(status: .sent, limit: 100)).count == 50)
     }
 }
+
+/// The ledger's reads and schema as the pools rely on them.
+@Suite(.timeLimit(.minutes(1))) struct LedgerLookupTests {
+    @Test func statesAnswerForEveryKnownJobAcrossLookupChunks() async throws {
+        try await PoolHarness.with { h in
+            let at = Timestamp(milliseconds: 1_790_000_000_000)
+            let jobs = (1...300).map { smsJob($0, customer: "C\(String(format: "%07d", $0))") }
+            for (i, job) in jobs.enumerated() {
+                h.ledger.submit(LedgerEntry(job: job, status: i % 2 == 0 ? .sent : .retrying, attempts: 1 + i % 3, at: at))
+            }
+            try await h.ledger.flush()
+            // 300 known jobs and 10 unknown ones: more than two chunks, the last one partly empty.
+            let unknown = (1_000..<1_010).map { smsJob($0, customer: "C0001000").id }
+            let states = try await h.ledger.states(of: jobs.map(\.id) + unknown)
+            #expect(states.count == 300)
+            for (i, job) in jobs.enumerated() {
+                let state = states[job.id]
+                #expect(state?.status == (i % 2 == 0 ? .sent : .retrying) && state?.attempts == 1 + i % 3 && state?.budgetFrom == 0)
+            }
+            #expect(try await h.ledger.states(of: Array(unknown.prefix(1))).isEmpty)
+        }
+    }
+}
