@@ -41,6 +41,26 @@ import Testing
         }
     }
 
+    @Test func readsDuringALargeCommitStillSeeEveryEarlierUpdateAboutTheirJobs() async throws {
+        try await PoolHarness.with { h in
+            // Several commits' worth, so the writer is busy while the reads arrive: a commit may end
+            // early for them, and what it left must still be committed and seen.
+            let total = 10_000
+            for n in 1...total {
+                h.ledger.submit(sent(n))
+                if n % 1_000 == 0 {
+                    let states = try await h.ledger.states(of: [sent(n).job, sent(n - 999).job, sent(total + n).job])
+                    #expect(states[sent(n).job]?.status == .sent && states[sent(n - 999).job]?.status == .sent)
+                    #expect(states[sent(total + n).job] == nil)
+                }
+            }
+            let unrelated = try await h.ledger.states(of: [sent(3 * total).job])
+            #expect(unrelated.isEmpty)
+            try await h.ledger.flush()
+            #expect(try h.ledger.list(.init(status: .sent, limit: 2 * total)).count == total)
+        }
+    }
+
     @Test func updatesReachTheFileWithoutAFlushSoon() async throws {
         try await PoolHarness.with { h in
             for n in 1...10 { h.ledger.submit(sent(n)) }
