@@ -154,7 +154,8 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels"],
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
     ]

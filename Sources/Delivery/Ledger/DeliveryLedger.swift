@@ -122,6 +122,43 @@ public final class DeliveryLedger: Sendable {
                 CREATE INDEX reports_job ON reports(job, at);
                 """)
         }
+        // The same table with the same rules, written as comparisons. SQLite (3.40) evaluates a
+        // CHECK's `IN (…)` list by building a temporary B-tree of its values for every row written:
+        // three per job row, about a fifth of the writer thread's time while draining at full speed.
+        migrator.registerMigration("v2-ledger-checks-as-comparisons") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs_v2 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    event TEXT NOT NULL,
+                    customer TEXT NOT NULL,
+                    channel TEXT NOT NULL CHECK (channel = 'sms' OR channel = 'email' OR channel = 'fax' OR channel = 'im'),
+                    priority TEXT NOT NULL CHECK (priority = 'urgent' OR priority = 'normal' OR priority = 'bulk'),
+                    status TEXT NOT NULL CHECK (status = 'scheduled' OR status = 'retrying' OR status = 'sent' OR status = 'delivered'
+                                                OR status = 'failed' OR status = 'dead' OR status = 'expired'),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    gateway TEXT,
+                    gateway_ref TEXT,
+                    last_response TEXT,
+                    reason TEXT,
+                    address TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    due_at INTEGER,
+                    record BLOB,
+                    budget_from INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO jobs_v2 (id, event, customer, channel, priority, status, attempts, gateway, gateway_ref, last_response,
+                                     reason, address, created_at, updated_at, due_at, record, budget_from)
+                    SELECT id, event, customer, channel, priority, status, attempts, gateway, gateway_ref, last_response,
+                           reason, address, created_at, updated_at, due_at, record, budget_from FROM jobs;
+                DROP TABLE jobs;
+                ALTER TABLE jobs_v2 RENAME TO jobs;
+                CREATE INDEX jobs_event ON jobs(event);
+                CREATE INDEX jobs_customer ON jobs(customer, updated_at);
+                CREATE INDEX jobs_status ON jobs(status, channel, updated_at);
+                CREATE INDEX jobs_due ON jobs(channel, due_at) WHERE status = 'scheduled';
+                """)
+        }
         return migrator
     }
 
@@ -167,14 +204,18 @@ public final class DeliveryLedger: Sendable {
     public func states(of ids: [JobID]) async throws(DeliveryError) -> [JobID: JobState] {
         guard !ids.isEmpty else { return [:] }
         return try await onWriterThread(concerning: Set(ids)) { db in
+            // One cached statement for every lookup (a pool asks about each batch it fetches): the
+            // ids go in chunks of `statesChunk`, and the last chunk's unused places are NULL,
+            // which matches no id.
+            let statement = try db.cachedStatement(sql: Self.statesSQL)
             var result: [JobID: JobState] = [:]
             var start = 0
             while start < ids.count {
-                let chunk = ids[start..<min(ids.count, start + 500)]
+                let chunk = ids[start..<min(ids.count, start + Self.statesChunk)]
                 start += chunk.count
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let rows = try Row.fetchCursor(db, sql: "SELECT id, status, attempts, budget_from FROM jobs WHERE id IN (\(marks))",
-                                               arguments: StatementArguments(chunk.map(\.rawValue)))
+                var values: [(any DatabaseValueConvertible)?] = chunk.map(\.rawValue)
+                values.append(contentsOf: repeatElement(nil, count: Self.statesChunk - chunk.count))
+                let rows = try Row.fetchCursor(statement, arguments: StatementArguments(values))
                 while let row = try rows.next() {
                     guard let id = try? JobID(row[0] as String), let status = JobStatus(rawValue: row[1]) else { continue }
                     result[id] = JobState(status: status, attempts: row[2], budgetFrom: row[3])
@@ -183,6 +224,10 @@ public final class DeliveryLedger: Sendable {
             return result
         }
     }
+
+    private static let statesChunk = 128
+    private static let statesSQL = "SELECT id, status, attempts, budget_from FROM jobs WHERE id IN ("
+        + Array(repeating: "?", count: statesChunk).joined(separator: ",") + ")"
 
     /// Scheduled jobs of `channel` due at `now`, oldest first, excluding `skipping` (already taken).
     public func due(channel: Channel, now: Timestamp, limit: Int, skipping: Set<JobID>) async throws(DeliveryError) -> [(id: JobID, record: [UInt8])] {
@@ -420,7 +465,7 @@ private final class LedgerWriter: @unchecked Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET
                 status = CASE WHEN \(Self.rankSQL("jobs.status")) > \(Self.rankSQL("excluded.status"))
-                              AND excluded.status NOT IN ('scheduled') THEN jobs.status ELSE excluded.status END,
+                              AND excluded.status <> 'scheduled' THEN jobs.status ELSE excluded.status END,
                 attempts = MAX(jobs.attempts, excluded.attempts),
                 gateway = COALESCE(excluded.gateway, jobs.gateway),
                 gateway_ref = COALESCE(excluded.gateway_ref, jobs.gateway_ref),
