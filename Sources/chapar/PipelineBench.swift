@@ -251,7 +251,8 @@ private final class DeliveryRecorder: Sendable {
 private struct APIClient: Sendable {
     let base: String
     let token: String
-    let engine = CurlEngine()
+    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
+    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
 
     func ingest(_ csv: [UInt8]) async throws {
         let r = try await call(.post, "/v1/ingest?format=csv&name=bench.csv", csv)

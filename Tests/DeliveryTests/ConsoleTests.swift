@@ -338,7 +338,8 @@ final class ConsoleServer: Sendable {
     let baseURL: String
     let token: String
     let root: String
-    let engine = CurlEngine()
+    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
+    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
 
     private init(process: ChaparProcess, baseURL: String, token: String, root: String) {
         self.process = process

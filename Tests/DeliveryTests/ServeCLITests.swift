@@ -125,7 +125,8 @@ final class ServeFixture: Sendable {
     let root: String
     let gateway: FaultGateway
     let port: Int
-    let engine = CurlEngine()
+    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
+    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
     var dataDir: String { root + "/data" }
     var configPath: String { root + "/chapar.yaml" }
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -261,7 +261,8 @@ final class ServeHarness: @unchecked Sendable {
 
     let root: String
     let handle = ServeHandle()
-    let engine = CurlEngine()
+    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
+    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
     var task: Task<Void, any Error>?
     var baseURL = ""
 
