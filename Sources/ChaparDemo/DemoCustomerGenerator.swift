@@ -11,6 +11,8 @@ public struct DemoCustomerGenerator {
     private var rng: DemoCustomerRandom
     /// When true every customer gets exactly sms, email and im (the benchmark's "three channels").
     public var threeChannels = false
+    /// When true every SMS channel also takes marketing (the 7 a.m. birthday flood's audience).
+    public var smsMarketing = false
     /// When false nobody has quiet hours (benchmarks whose outcome must not depend on the time of day).
     public var quietHours = true
 
@@ -68,6 +70,7 @@ public struct DemoCustomerGenerator {
         // Literal formats built from digits: these cannot fail validation.
         var channels = [ChannelPreference(channel: .sms, address: try! ContactAddress(.sms, mobile), quietHours: quiet,
                                           minimumAmounts: rng.chance(0.2) ? [.irr: 100_000_000] : [:])]
+        if smsMarketing { channels[0].eventKinds.insert(.marketing) }
         let email = try! ContactAddress(.email, "\(latin)\(n)@example.com")
         channels.append(ChannelPreference(channel: .email, address: email, enabled: threeChannels || rng.chance(0.8),
                                           minimumAmounts: [:], eventKinds: rng.chance(0.1) ? [.debit, .credit, .security, .marketing] : EventKind.defaultSubscription))

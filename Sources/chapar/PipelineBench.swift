@@ -25,6 +25,9 @@ struct PipelineBench: AsyncParsableCommand {
             events/s (e.g. --rate 1000 for the end-to-end latency target). Demo customers (no quiet hours) are seeded
             first; each event debits a random customer's account. Prints events/s and notifications/s sustained,
             SMS latency percentiles (append → gateway accepted), and the process's peak RSS.
+            --flood is the 7 a.m. scenario instead: --events bulk birthday messages (every customer takes marketing on SMS)
+            in one burst, a trickle of urgent OTPs (--urgent-rate per second) while the bulk drains, and an SMS rate limit
+            (--sms-rate): prints the urgent OTPs' latency, what was delivered against what was written, and RSS while draining.
             """)
 
     @Option(help: "Events to send.") var events: Int = 100_000
@@ -32,6 +35,9 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Events per second (0: one burst).") var rate: Double = 0
     @Option(help: "Events per upload in burst mode.") var batch: Int = 20_000
     @Option(help: "Template directory.") var templates: String = ProcessInfo.processInfo.environment["CHAPAR_TEMPLATES"] ?? "./config/templates"
+    @Flag(help: "The 7 a.m. flood: bulk birthday messages plus urgent OTPs under an SMS rate limit.") var flood = false
+    @Option(help: "With --flood: urgent OTPs per second while the bulk drains.") var urgentRate: Double = 5
+    @Option(help: "With --flood: the demo gateways' rate limit, messages per second.") var smsRate: Double = 2000
     @Option(help: "The topics' fsync policy: always (default, durable), interval[:250ms] or never.") var fsync: String = "always"
     @Option(help: "Work directory (default: a new temporary directory, removed afterwards).") var dir: String?
     @Flag(help: "Print the figures as JSON.") var json = false
@@ -52,6 +58,10 @@ struct PipelineBench: AsyncParsableCommand {
         var notifications: Int
         var notificationsPerSecond: Double
         var smsLatencyMs: LatencyFigures?
+        /// With --flood: the urgent OTPs' SMS latency.
+        var urgentLatencyMs: LatencyFigures?
+        /// With --flood: VmRSS while the bulk drained (MiB).
+        var drainRSSMiB: [Double]?
         /// The delivery part of it: job written by the notifier → gateway accepted (the pool's own
         /// measure, over the last 4,096 SMS).
         var smsDeliveryPartMs: [String: Int]?
@@ -84,7 +94,12 @@ struct PipelineBench: AsyncParsableCommand {
             logger.logLevel = .error
             let options = ServeOptions(
                 dataDirectory: root + "/data", configuration: configuration, kinds: adapterKinds, templates: templates,
-                demo: DemoSettings(customers: customers, eventsPerSecond: 0, quietHours: false, gatewayRate: nil, onDelivery: recorder.record),
+                demo: {
+                    var demo = DemoSettings(customers: customers, eventsPerSecond: 0, quietHours: false, gatewayRate: flood ? smsRate : nil,
+                                            onDelivery: recorder.record)
+                    demo.smsMarketing = flood
+                    return demo
+                }(),
                 drainTimeout: .seconds(60), logger: logger)
             let handle = ServeHandle()
             let (ready, continuation) = AsyncStream.makeStream(of: ServeStatus.self)
@@ -102,10 +117,19 @@ struct PipelineBench: AsyncParsableCommand {
 
             let clock = ContinuousClock()
             let started = clock.now
+            let rss = RSSSampler()
+            let urgent = flood ? Task { try await trickle(client) } : nil
             try await send(client, clock: clock)
             let sent = clock.now
             progress("all \(events) events accepted by the API after \(String(format: "%.1f", (sent - started).seconds)) s; waiting for deliveries")
+            let sampling = flood ? Task { await rss.run() } : nil
+            if let urgent {
+                try await waitUntilBulkDrained(client)
+                urgent.cancel()
+                _ = try? await urgent.value
+            }
             let overview = try await waitUntilDrained(client)
+            sampling?.cancel()
             let finished = clock.now
             await handle.shutdown()
             try await server.value
@@ -115,7 +139,8 @@ struct PipelineBench: AsyncParsableCommand {
             let figures = Figures(
                 events: events, customers: customers, rate: rate, sendSeconds: (sent - started).seconds, totalSeconds: total,
                 eventsPerSecond: Double(events) / total, notifications: delivered, notificationsPerSecond: Double(delivered) / total,
-                smsLatencyMs: recorder.latency(), smsDeliveryPartMs: overview.smsDeliveryLatency, peakRSSMiB: peakResidentMiB(), notifierJobs: overview.jobs)
+                smsLatencyMs: recorder.latency(), urgentLatencyMs: flood ? recorder.latency(prefix: "PU-") : nil,
+                drainRSSMiB: flood ? rss.samples : nil, smsDeliveryPartMs: overview.smsDeliveryLatency, peakRSSMiB: peakResidentMiB(), notifierJobs: overview.jobs)
             try report(figures)
         }
     }
@@ -144,17 +169,65 @@ struct PipelineBench: AsyncParsableCommand {
         }
     }
 
-    /// CSV with the ingest header; event n debits customer (n mod customers)+1's first account.
+    /// CSV with the ingest header; event n debits customer (n mod customers)+1's first account
+    /// (with --flood: a birthday greeting to that customer).
     private func csv(from first: Int, count: Int) -> [UInt8] {
         let sentAt = Int64(Date().timeIntervalSince1970 * 1000)
         var out = Array(TransactionGenerator.csvHeader.utf8)
         out.reserveCapacity(out.count + count * 160)
+        if flood {
+            let created = Self.iso(sentAt)
+            for n in first..<(first + count) {
+                let customer = DemoCustomerGenerator.id(n % customers + 1)
+                out += Array("message,PB-\(sentAt)-\(n),,,,,,\(created),,,,,marketing,\(customer),birthday,campaign=birthday-1405,\n".utf8)
+            }
+            return out
+        }
         for n in first..<(first + count) {
             let customer = n % customers + 1
             let account = DemoCustomerGenerator.account(2 * customer)
             out += Array("transaction,PB-\(sentAt)-\(n),\(account),debit,\(125_000 + n % 1000 * 1000),IRR,,2026-12-03T10:00:00Z,,خرید کارتی,,pos,,,,,\n".utf8)
         }
         return out
+    }
+
+    /// Urgent OTPs (`PU-<ms>-<n>`, kind security) at --urgent-rate until cancelled.
+    private func trickle(_ client: APIClient) async throws {
+        var n = 0
+        let interval = 1.0 / max(urgentRate, 0.1)
+        while !Task.isCancelled {
+            let sentAt = Int64(Date().timeIntervalSince1970 * 1000)
+            let customer = DemoCustomerGenerator.id((n * 7919) % customers + 1)
+            let line = "message,PU-\(sentAt)-\(n),,,,,,\(Self.iso(sentAt)),,,,,security,\(customer),otp,code=\(100_000 + n % 900_000),\(Self.iso(sentAt + 600_000))\n"
+            try await client.ingest(Array((TransactionGenerator.csvHeader + line).utf8))
+            n += 1
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
+    }
+
+    /// Waits until the SMS bulk lane has no backlog and holds nothing.
+    private func waitUntilBulkDrained(_ client: APIClient) async throws {
+        var lastReport = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: .milliseconds(500))
+            let o = try await client.overview()
+            let sms = (o["channels"] as? [[String: Any]] ?? []).first { $0["channel"] as? String == "sms" }
+            let stats = sms?["statistics"] as? [String: Any] ?? [:]
+            let held = stats["held"] as? [Int] ?? [1, 1, 1]
+            let backlog = sms?["backlog"] as? Int ?? 1
+            let lag = (o["notifier"] as? [String: Any])?["lag"] as? Int ?? 1
+            if ContinuousClock.now - lastReport > .seconds(5) {
+                lastReport = .now
+                progress("flood: SMS delivered \(stats["accepted"] as? Int ?? 0), backlog \(backlog), held \(held), notifier lag \(lag)")
+            }
+            if lag == 0 && backlog == 0 && held[2] == 0 { return }
+        }
+    }
+
+    static func iso(_ milliseconds: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
     struct Drained {
@@ -199,11 +272,17 @@ struct PipelineBench: AsyncParsableCommand {
 
     private func report(_ f: Figures) throws {
         if json { return try printJSON(f) }
-        print("pipeline: \(f.events) events on \(f.customers) customers, " + (f.rate == 0 ? "one burst" : "paced at \(Int(f.rate))/s") + ", fsync \(fsync)")
+        print("pipeline: \(f.events) \(flood ? "bulk birthday messages (the 7 a.m. flood, SMS limited to \(Int(smsRate))/s, \(urgentRate) urgent OTPs/s)" : "events") on \(f.customers) customers, " + (f.rate == 0 ? "one burst" : "paced at \(Int(f.rate))/s") + ", fsync \(fsync)")
         print(String(format: "  sent in %.1f s; everything delivered after %.1f s", f.sendSeconds, f.totalSeconds))
         print(String(format: "  events: %.0f/s sustained; notifications delivered: %d (%.0f/s)", f.eventsPerSecond, f.notifications, f.notificationsPerSecond))
         if let l = f.smsLatencyMs {
             print(String(format: "  SMS latency, API → gateway accepted (%d samples): p50 %.1f ms, p99 %.1f ms, p999 %.1f ms, max %.1f ms", l.samples, l.p50, l.p99, l.p999, l.max))
+        }
+        if let u = f.urgentLatencyMs {
+            print(String(format: "  urgent OTP SMS latency, API → gateway accepted (%d samples): p50 %.1f ms, p99 %.1f ms, max %.1f ms", u.samples, u.p50, u.p99, u.max))
+        }
+        if let r = f.drainRSSMiB, let lo = r.min(), let hi = r.max() {
+            print(String(format: "  RSS while draining: %.0f → %.0f MiB (max/min %.2f, %d samples)", lo, hi, hi / max(lo, 1), r.count))
         }
         if let d = f.smsDeliveryPartMs, let p50 = d["p50"], let p99 = d["p99"] {
             print("    of which job written → gateway accepted (last \(d["samples"] ?? 0) SMS): p50 \(p50) ms, p99 \(p99) ms")
@@ -223,6 +302,7 @@ private final class DeliveryRecorder: Sendable {
     private struct State {
         var count = 0
         var latencies: [Int32] = []
+        var urgent: [Int32] = []
     }
     private let state = Mutex(State())
 
@@ -230,17 +310,19 @@ private final class DeliveryRecorder: Sendable {
 
     @Sendable func record(_ d: DemoDelivery) {
         var latency: Int32?
-        if let event = d.event, event.hasPrefix("PB-"), let sent = Int64(event.dropFirst(3).prefix { $0 != "-" }) {
+        let event = d.event ?? ""
+        if event.hasPrefix("PB-") || event.hasPrefix("PU-"), let sent = Int64(event.dropFirst(3).prefix { $0 != "-" }) {
             latency = Int32(clamping: d.at - sent)
         }
         state.withLock { s in
             s.count += 1
-            if let latency { s.latencies.append(latency) }
+            guard let latency else { return }
+            if event.hasPrefix("PU-") { s.urgent.append(latency) } else { s.latencies.append(latency) }
         }
     }
 
-    func latency() -> PipelineBench.LatencyFigures? {
-        let sorted = state.withLock { $0.latencies }.sorted()
+    func latency(prefix: String = "PB-") -> PipelineBench.LatencyFigures? {
+        let sorted = state.withLock { prefix == "PU-" ? $0.urgent : $0.latencies }.sorted()
         guard !sorted.isEmpty else { return nil }
         func at(_ q: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) }
         return PipelineBench.LatencyFigures(samples: sorted.count, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: Double(sorted.last!))
@@ -270,6 +352,20 @@ private struct APIClient: Sendable {
         switch await engine.perform(request) {
         case .response(let r): return r
         case .failure(let e): throw CLIUsageFailure(code: 1, message: "\(method.rawValue) \(path): \(e.message)")
+        }
+    }
+}
+
+/// VmRSS once a second until cancelled.
+private final class RSSSampler: Sendable {
+    private let values = Mutex<[Double]>([])
+    var samples: [Double] { values.withLock { $0 } }
+
+    func run() async {
+        while !Task.isCancelled {
+            let rss = residentMiB()
+            values.withLock { $0.append(rss) }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 }

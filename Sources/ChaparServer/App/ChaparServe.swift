@@ -58,7 +58,8 @@ public enum ChaparServe {
             try await TopicSetup.create(in: log, template: configuration.topics)
             let openedStore = try CustomerStore.open(path: layout.customers, logger: logger)
             store = openedStore
-            if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours, logger: logger) }
+            if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours,
+                                                                    smsMarketing: demo.smsMarketing, logger: logger) }
             directory = openedStore.directory()
             let openedLedger = try DeliveryLedger.open(path: layout.ledger, logger: logger)
             ledger = openedLedger

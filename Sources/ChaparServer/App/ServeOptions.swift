@@ -45,6 +45,8 @@ public struct DemoSettings: Sendable {
     public var eventsPerSecond: Double
     /// Seeded customers get quiet hours like real ones (false: none, so nothing is deferred).
     public var quietHours: Bool
+    /// Seeded customers take marketing on SMS (benchmarks of a campaign flood).
+    public var smsMarketing = false
     /// The demo gateways' rate limit in messages per second (nil: none, for benchmarks).
     public var gatewayRate: Double?
     /// Told about each message a demo gateway receives (`chapar bench pipeline` measures latency here).

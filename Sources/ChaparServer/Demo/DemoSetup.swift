@@ -47,10 +47,11 @@ enum DemoSetup {
     }
 
     /// Imports `count` demo customers (``DemoCustomerGenerator``, seed 1) when the store is empty.
-    static func seedCustomers(_ store: CustomerStore, count: Int, quietHours: Bool = true, logger: Logger) throws {
+    static func seedCustomers(_ store: CustomerStore, count: Int, quietHours: Bool = true, smsMarketing: Bool = false, logger: Logger) throws {
         guard try store.count() == 0 else { return }
         var generator = DemoCustomerGenerator(seed: 1)
         generator.quietHours = quietHours
+        generator.smsMarketing = smsMarketing
         let profiles = (1...max(1, count)).map { generator.customer($0) }
         let summary = try store.importProfiles(profiles)
         logger.notice("demo: imported \(summary.customers) demo customers (C0000001…); the store was empty")
