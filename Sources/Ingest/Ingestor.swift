@@ -256,6 +256,7 @@ public final class Ingestor: Sendable {
                     let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
                     summary.counts.duplicates += plan.duplicates
                     for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
+                                                     (Topics.urgentMessages, plan.urgentMessages, configuration.messagesTopic),
                                                      (Topics.messages, plan.messages, configuration.messagesTopic)]
                         where !records.isEmpty && !topicsReady.contains(topic) {
                         try await ensureTopic(topic, config, log)
@@ -286,8 +287,10 @@ public final class Ingestor: Sendable {
         /// Indices into `events` of the new entries per topic.
         var transactions: [Int] = []
         var messages: [Int] = []
+        var urgentMessages: [Int] = []
         var transactionFPs: [Fingerprint] = []
         var messageFPs: [Fingerprint] = []
+        var urgentMessageFPs: [Fingerprint] = []
         var duplicates = 0
     }
 
@@ -308,7 +311,10 @@ public final class Ingestor: Sendable {
                 plan.duplicates += 1
                 continue
             }
-            if events[i].isMessage {
+            if events[i].isMessage && events[i].event.priority == .urgent {
+                plan.urgentMessages.append(i)
+                plan.urgentMessageFPs.append(fp)
+            } else if events[i].isMessage {
                 plan.messages.append(i)
                 plan.messageFPs.append(fp)
             } else {
@@ -323,6 +329,7 @@ public final class Ingestor: Sendable {
     private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
         var appended = 0
         for (topic, indices, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
+                                      (Topics.urgentMessages, plan.urgentMessages, plan.urgentMessageFPs),
                                       (Topics.messages, plan.messages, plan.messageFPs)] where !indices.isEmpty {
             // Usually encoded on the parsing thread already; possible duplicates that turned out new are encoded here.
             let records = indices.map { plan.events[$0].encoded }
@@ -335,7 +342,7 @@ public final class Ingestor: Sendable {
             try await index.record(fps, ranges: ranges(positions))
             appended += records.count
         }
-        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.messageFPs)
+        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.urgentMessageFPs + plan.messageFPs)
     }
 
     /// Per partition: first and last offset and count of `positions` (a short linear list, not a

@@ -308,7 +308,7 @@ public final class SeenIndex: Sendable {
 
     /// Indexes every record of `topics` after each partition's checkpoint; returns how many records it read.
     @discardableResult
-    public func catchUp(from log: any MessageLog, topics: [TopicName] = [Topics.transactions, Topics.messages]) async throws(IngestError) -> Int {
+    public func catchUp(from log: any MessageLog, topics: [TopicName] = Topics.events) async throws(IngestError) -> Int {
         var scanned = 0
         for topic in topics {
             let description: TopicDescription

@@ -222,7 +222,7 @@ func waitUntilIdle(_ log: EventLog, _ service: NotifierService, seconds: Double)
             throw CLIUsageFailure(code: 74, message: "the notifier failed \(service.statistics.failedBatches) batches while draining; stopping (see the errors above)")
         }
         let events = service.statistics.events
-        let groups = try await log.listGroups().filter { $0.group == "notifier" }
+        let groups = try await log.listGroups().filter { $0.group == "notifier" || $0.group == "notifier.urgent" }
         let lag = groups.flatMap(\.partitions).reduce(Int64(0)) { $0 + $1.lag }
         if events != lastEvents || lag > 0 || groups.isEmpty {
             lastEvents = events

@@ -49,6 +49,11 @@ import Testing
         return all
     }
 
+    /// Direct messages on both their topics (`messages`, and `messages.urgent` for security kinds).
+    static func messageRecords(_ log: EventLog) async throws -> [ConsumerRecord] {
+        try await records(log, Topics.messages) + records(log, Topics.urgentMessages)
+    }
+
     static func file(_ dir: String, rows: Int, bad: Set<Int> = [], name: String = "in.csv", messages: Bool = false) -> String {
         var text = "type,id,account,direction,amount,booked_at,description,customer,kind,template,vars\n"
         for i in 0..<rows {
@@ -61,6 +66,26 @@ import Testing
             }
         }
         return Fixture.file(dir, name, text)
+    }
+
+    @Test func securityMessagesGoToTheUrgentTopicAndTheRestToMessages() async throws {
+        let dir = Fixture.directory("urgent-topic")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Fixture.file(dir, "mixed.csv", """
+            type,id,booked_at,customer,kind,template,vars
+            message,M1,2026-11-24T10:00:00Z,C1,security,otp,code=1
+            message,M2,2026-11-24T10:00:00Z,C1,marketing,birthday,campaign=x
+            message,M3,2026-11-24T10:00:01Z,C2,security,otp,code=2
+
+            """)
+        try await Self.withIngestor(dir) { i, log, _ in
+            let s = try await i.ingest(Self.source(path), mode: .append)
+            #expect(s.counts.appended == 3)
+            let urgent = try await Self.records(log, Topics.urgentMessages).compactMap(EventCodec.eventID)
+            let other = try await Self.records(log, Topics.messages).compactMap(EventCodec.eventID)
+            #expect(Set(urgent) == ["M1", "M3"])
+            #expect(other == ["M2"])
+        }
     }
 
     @Test func rejectsAreReportedWithLinesAndValidEntriesAreAppended() async throws {
@@ -92,7 +117,7 @@ import Testing
         let bigger = Self.file(dir, rows: 60, name: "bigger.csv", messages: true)
         let overlap = try await Self.withIngestor(dir) { i, log, _ in
             let s = try await i.ingest(Self.source(bigger), mode: .append)
-            let t = try await Self.records(log, Topics.transactions), m = try await Self.records(log, Topics.messages)
+            let t = try await Self.records(log, Topics.transactions), m = try await Self.messageRecords(log)
             #expect(t.count + m.count == 60)
             #expect(Set((t + m).compactMap(EventCodec.eventID)).count == 60, "no event id appears twice in the log")
             #expect(m.allSatisfy { $0.keyString?.hasPrefix("C") == true }, "messages are keyed by customer")
@@ -135,7 +160,7 @@ import Testing
         // checkpoints to 0 and every fingerprint gone, as if the process died after the appends.
         try await Self.withIngestor(dir) { i, log, index in
             #expect(try await i.ingest(Self.source(path), mode: .append).counts.appended == 40)
-            let all = try await Self.records(log, Topics.transactions) + Self.records(log, Topics.messages)
+            let all = try await Self.records(log, Topics.transactions) + Self.messageRecords(log)
             try await index.forget(all.compactMap(EventCodec.eventID).map { Fingerprint(try EventID($0)) })
             for r in all { try await index.setCheckpoint(r.topicPartition, 0) }
             #expect(try await index.count() == 0)
@@ -146,7 +171,7 @@ import Testing
             let s = try await i.ingest(Self.source(path), mode: .append)
             #expect(s.counts.appended == 0)
             #expect(s.counts.duplicates == 40)
-            #expect(try await Self.records(log, Topics.transactions).count + Self.records(log, Topics.messages).count == 40)
+            #expect(try await Self.records(log, Topics.transactions).count + Self.messageRecords(log).count == 40)
         }
     }
 
@@ -165,7 +190,7 @@ import Testing
             let again = try await i.ingest(Self.source(path), mode: .append)
             #expect(again.counts.appended == 0)
             #expect(again.counts.duplicates == 60)
-            #expect(try await Self.records(log, Topics.transactions).count + Self.records(log, Topics.messages).count == 60)
+            #expect(try await Self.records(log, Topics.transactions).count + Self.messageRecords(log).count == 60)
         }
     }
 
@@ -177,7 +202,7 @@ import Testing
             #expect(try await i.ingest(Self.source(path), mode: .append).counts.appended == 30)
             // Drop 5 ids from the stored index only: the Bloom filter still says "maybe seen" for
             // them (exactly what a false positive looks like), so the exact check must decide.
-            let all = try await Self.records(log, Topics.transactions) + Self.records(log, Topics.messages)
+            let all = try await Self.records(log, Topics.transactions) + Self.messageRecords(log)
             let dropped = try all.prefix(5).compactMap(EventCodec.eventID).map { Fingerprint(try EventID($0)) }
             try await index.forget(dropped)
             #expect(dropped.allSatisfy(index.filterMayContain))

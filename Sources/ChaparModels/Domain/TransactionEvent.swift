@@ -132,8 +132,14 @@ public enum Event: Hashable, Sendable {
 public enum Topics {
     /// Transaction events, keyed by account.
     public static let transactions: TopicName = "transactions"
-    /// Direct messages (security, marketing), keyed by customer.
+    /// Direct messages (marketing and the rest), keyed by customer.
     public static let messages: TopicName = "messages"
+    /// Urgent direct messages (kind `security`: OTPs, login alerts), keyed by customer. A topic of
+    /// their own, read by the notifier's own urgent member, so an OTP never waits behind a
+    /// campaign's burst on `messages` (the job lanes do the same after the notifier).
+    public static let urgentMessages: TopicName = "messages.urgent"
+    /// Every topic ingest appends to.
+    public static let events: [TopicName] = [transactions, messages, urgentMessages]
     /// Jobs that failed for good, with the reason; replayable.
     public static let dead: TopicName = "notify.dead"
 

@@ -55,7 +55,7 @@ struct SystemAPI: Sendable {
     func overview() async throws -> Response {
         let topics = try await state.log.listTopics()
         let groups = try await state.log.listGroups()
-        let events = topics.filter { $0.name == Topics.transactions || $0.name == Topics.messages }
+        let events = topics.filter { Topics.events.contains($0.name) }
             .reduce(Int64(0)) { $0 + $1.partitions.reduce(0) { $0 + $1.endOffset.rawValue } }
         func lag(_ prefix: String) -> Int64 {
             groups.filter { $0.group.rawValue.hasPrefix(prefix) }.flatMap(\.partitions).reduce(0) { $0 + $1.lag }

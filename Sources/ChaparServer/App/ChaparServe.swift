@@ -206,7 +206,7 @@ struct TaskService: Service, CustomStringConvertible {
 enum TopicSetup {
     static func create(in log: EventLog, template: TopicConfiguration) async throws {
         let existing = Set(try await log.listTopics().map(\.name))
-        var topics = [Topics.transactions, Topics.messages]
+        var topics = Topics.events
         for channel in Channel.allCases { for priority in Priority.allCases { topics.append(Topics.jobs(channel, priority)) } }
         for topic in topics where !existing.contains(topic) {
             _ = try await log.createTopic(topic, configuration: template)

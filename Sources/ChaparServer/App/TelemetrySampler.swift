@@ -27,7 +27,7 @@ struct TelemetrySampler: Sendable {
                 let end = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset.rawValue }
                 t.gauge("chapar_log_end_offset", [("topic", topic.name.rawValue)], Double(end))
                 t.gauge("chapar_log_bytes", [("topic", topic.name.rawValue)], Double(topic.bytes))
-                if topic.name == Topics.transactions || topic.name == Topics.messages { events += end }
+                if Topics.events.contains(topic.name) { events += end }
             }
         }
         if let groups = try? await state.log.listGroups() {

@@ -386,7 +386,7 @@ extension ConsoleAssets {
     /// The event itself, from the newest records of each partition of `transactions` and
     /// `messages` (events are keyed by account, so any partition may hold it).
     async function findEvent(id) {
-      const topics = (await api("topics")).filter(t => t.name === "transactions" || t.name === "messages");
+      const topics = (await api("topics")).filter(t => t.name === "transactions" || t.name === "messages" || t.name === "messages.urgent");
       const searches = topics.flatMap(t => t.partitions.filter(p => p.endOffset > p.startOffset).map(p =>
         api("topics/" + encodeURIComponent(t.name) + "/records?partition=" + p.partition + "&limit=500").then(page => page.records.map(r => Object.assign(r, { topic: t.name })))));
       const pages = await Promise.all(searches);

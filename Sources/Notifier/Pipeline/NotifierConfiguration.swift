@@ -13,6 +13,9 @@ public struct NotifierConfiguration: Sendable {
     public var members: Int
     /// Event topics to consume. Default `transactions` and `messages`.
     public var topics: [TopicName]
+    /// Topics read by one more member in a group of their own (`<group>.urgent`), so urgent events
+    /// never queue behind a burst on the others. Default `messages.urgent`; empty for none.
+    public var urgentTopics: [TopicName]
     /// Records per poll, i.e. per batch of job appends and offset commit. Default 2,000.
     public var batchSize: Int
     /// How long an idle poll waits for new events before looping. Default 1 s (no CPU while waiting).
@@ -30,12 +33,14 @@ public struct NotifierConfiguration: Sendable {
     public var clock: any ChaparClock
 
     public init(group: GroupID = "notifier", members: Int = 4, topics: [TopicName] = [Topics.transactions, Topics.messages],
+                urgentTopics: [TopicName] = [Topics.urgentMessages],
                 batchSize: Int = 2_000, pollTimeout: Duration = .seconds(1), jobTopicPartitions: Int = 4,
                 startPosition: StartPosition = .earliest, retryDelay: Duration = .seconds(1), sessionTimeout: Duration = .seconds(30),
                 clock: any ChaparClock = SystemClock()) {
         self.group = group
         self.members = members
         self.topics = topics
+        self.urgentTopics = urgentTopics
         self.batchSize = batchSize
         self.pollTimeout = pollTimeout
         self.jobTopicPartitions = jobTopicPartitions
@@ -44,4 +49,7 @@ public struct NotifierConfiguration: Sendable {
         self.sessionTimeout = sessionTimeout
         self.clock = clock
     }
+
+    /// The urgent member's group.
+    public var urgentGroup: GroupID { GroupID(stringLiteral: "\(group.rawValue).urgent") }
 }

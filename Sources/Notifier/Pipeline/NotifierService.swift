@@ -45,7 +45,7 @@ public final class NotifierService: Sendable {
     /// Creates the event topics and every `notify.<channel>[.urgent|.bulk]` topic that is missing.
     public func prepareTopics(eventPartitions: Int = 8) async throws {
         let existing = Set(try await log.listTopics().map(\.name))
-        for topic in configuration.topics where !existing.contains(topic) {
+        for topic in configuration.topics + configuration.urgentTopics where !existing.contains(topic) {
             try await createIfMissing(topic, partitions: eventPartitions)
         }
         for channel in Channel.allCases {
@@ -71,6 +71,9 @@ public final class NotifierService: Sendable {
             for index in 0..<configuration.members {
                 group.addTask { try await self.runMember(index) }
             }
+            if !configuration.urgentTopics.isEmpty {
+                group.addTask { try await self.runMember(self.configuration.members, urgent: true) }
+            }
             try await group.waitForAll()
         }
     }
@@ -80,9 +83,9 @@ public final class NotifierService: Sendable {
     /// If the member loses its partitions to a session timeout (it was silent too long), it drops
     /// the batch it holds (the new owners process those events; nothing was committed) and
     /// joins again. Cancellation lets the current batch finish and commit before the member leaves.
-    public func runMember(_ index: Int) async throws {
+    public func runMember(_ index: Int, urgent: Bool = false) async throws {
         var memberLogger = logger
-        var member = try await join(index)
+        var member = try await join(index, urgent: urgent)
         memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
         var processor = BatchProcessor(directory: directory, renderer: renderer, logger: memberLogger)
         defer { memberLogger.debug("notifier member stopped") }
@@ -94,7 +97,7 @@ public final class NotifierService: Sendable {
                 return
             } catch let error as LogError where error.code == .notMember {
                 memberLogger.warning("notifier member was expired; joining again", metadata: ["chapar.problem": "\(error.message)"])
-                member = try await join(index)
+                member = try await join(index, urgent: urgent)
                 memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
                 continue
             }
@@ -119,7 +122,7 @@ public final class NotifierService: Sendable {
                 memberLogger.warning("notifier member lost its partitions during a batch; dropping the batch and rejoining",
                                      metadata: ["chapar.problem": "\(error.message)"])
                 await member.leave()
-                member = try await join(index)
+                member = try await join(index, urgent: urgent)
                 memberLogger[metadataKey: "chapar.member"] = "\(member.memberID)"
             case .failure(let error):
                 // Nothing was committed: go back to the batch's first records and try again later.
@@ -132,8 +135,9 @@ public final class NotifierService: Sendable {
         await member.leave()
     }
 
-    private func join(_ index: Int) async throws -> any GroupMember {
-        try await log.joinGroup(configuration.group, topics: configuration.topics,
+    /// Joins the main group on the event topics, or (`urgent`) the urgent group on the urgent topics.
+    private func join(_ index: Int, urgent: Bool = false) async throws -> any GroupMember {
+        try await log.joinGroup(urgent ? configuration.urgentGroup : configuration.group, topics: urgent ? configuration.urgentTopics : configuration.topics,
                                 options: GroupOptions(startPosition: configuration.startPosition, sessionTimeout: configuration.sessionTimeout,
                                                       clientID: "notifier-\(index)"))
     }
