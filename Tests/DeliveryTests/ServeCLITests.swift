@@ -98,6 +98,29 @@ struct ServeCLITests {
         #expect(refused.stderr.contains("bad.yaml:1: server.listen") && refused.stderr.contains("bad.yaml:2: log.fsync"), "\(refused.stderr)")
     }
 
+    @Test func aPortInUseIsAClearErrorWithExit75() async throws {
+        let root = TestPaths.temporaryDirectory("serve-port")
+        defer { TestPaths.removePeerDirectory(root) }
+        // Hold a loopback port with a listening socket of our own.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let r = try await offPool {
+            try ChaparCLI.run(["serve", "--data-dir", root + "/data", "--listen", "127.0.0.1:\(port)", "--templates", TestPaths.repositoryRoot + "/config/templates"],
+                              timeout: .seconds(60))
+        }
+        #expect(r.status == 75, "\(r.stderr)")
+        #expect(r.stderr.contains("cannot listen on 127.0.0.1:\(port): the port is in use"), "\(r.stderr)")
+    }
+
     @Test func ingestWorksWhileServeOwnsTheDirectory() async throws {
         let f = try await ServeFixture.start(gatewayPath: "/ok", maxInFlight: 32)
         let p = try f.startServe()

@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import NIOCore
 import Notifier
 import ServiceLifecycle
 import Synchronization
@@ -116,7 +117,12 @@ public enum ChaparServe {
             // ServiceGroup remembers a stop asked for before it runs.
             await handle.attach(group)
             defer { state.markStopping() }
-            try await group.run()
+            do {
+                try await group.run()
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                throw ServeError("cannot listen on \(server.host):\(server.port): the port is in use (another chapar serve?); "
+                                 + "stop that process or change server.listen / --listen", exitCode: 75)
+            }
         } catch {
             await endpoint?.close()
             await log.close()
