@@ -79,10 +79,7 @@ struct DeliveriesAPI: Sendable {
             var jobs: [LedgerJob]
             var counts: [String: [String: Int]]
         }
-        let counts = try await Blocking.run { try ledger.counts() }
-        var byChannel: [String: [String: Int]] = [:]
-        for c in counts { byChannel[c.channel, default: [:]][c.status.rawValue] = c.count }
-        return try JSON.response(Listing(jobs: jobs, counts: byChannel))
+        return try JSON.response(Listing(jobs: jobs, counts: try await state.ledgerCounts()))
     }
 
     struct ReplayRequest: Decodable {

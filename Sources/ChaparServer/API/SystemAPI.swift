@@ -70,10 +70,7 @@ struct SystemAPI: Sendable {
             return ChannelOverview(channel: channel.rawValue, delivering: pool != nil, statistics: pool?.statistics,
                                    latencyMilliseconds: state.telemetry.latencyPercentiles(channel), backlog: backlog)
         }
-        let ledger = state.ledger
-        let counts = try await Blocking.run { try ledger.counts() }
-        var byChannel: [String: [String: Int]] = [:]
-        for c in counts { byChannel[c.channel, default: [:]][c.status.rawValue] = c.count }
+        let byChannel = try await state.ledgerCounts()
         let overview = Overview(
             phase: state.currentPhase.rawValue,
             uptimeSeconds: Int((ContinuousClock.now - state.started).components.seconds),

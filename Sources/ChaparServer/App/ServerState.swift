@@ -49,6 +49,15 @@ final class ServerState: Sendable {
     func markStopping() { phase.withLock { $0 = .stopping } }
 
     func pool(_ channel: Channel) -> DeliveryPool? { pools.first { $0.channel == channel } }
+
+    /// The ledger's job counts as channel → status → count (off the cooperative pool).
+    func ledgerCounts() async throws -> [String: [String: Int]] {
+        let ledger = ledger
+        let counts = try await Blocking.run { try ledger.counts() }
+        var byChannel: [String: [String: Int]] = [:]
+        for c in counts { byChannel[c.channel, default: [:]][c.status.rawValue] = c.count }
+        return byChannel
+    }
 }
 
 /// Runs SQLite calls (customer store, ledger queries) on Dispatch's threads, never on the
