@@ -40,6 +40,21 @@ public struct CustomerDocument: Codable, Sendable, Hashable {
         }
     }
 
+    /// `{"IRR": "5000000", "EUR": "20.00"}` as minor units per currency; a bad entry is reported
+    /// as `field.CODE`. Shared with the API's customer PATCH.
+    public static func minimums(_ amounts: [String: String], field: String) throws(InvalidValue) -> [CurrencyCode: Int64] {
+        var result: [CurrencyCode: Int64] = [:]
+        for (code, amount) in amounts {
+            do {
+                let currency = try CurrencyCode(code)
+                result[currency] = try Money(parsing: Substring(amount), currency: currency).minorUnits
+            } catch {
+                throw InvalidValue("\(field).\(code)", error.reason)
+            }
+        }
+        return result
+    }
+
     /// The profile this document describes, validated (``CustomerStore/validate(_:)`` rules included).
     public func profile() throws(InvalidValue) -> CustomerProfile {
         var preferences: [ChannelPreference] = []
@@ -59,14 +74,7 @@ public struct CustomerDocument: Codable, Sendable, Hashable {
                     throw InvalidValue("channels[\(i)].events", error.reason)
                 }
             }
-            for (code, amount) in c.minAmounts ?? [:] {
-                do {
-                    let currency = try CurrencyCode(code)
-                    preference.minimumAmounts[currency] = try Money(parsing: Substring(amount), currency: currency).minorUnits
-                } catch {
-                    throw InvalidValue("channels[\(i)].minAmounts.\(code)", error.reason)
-                }
-            }
+            if let amounts = c.minAmounts { preference.minimumAmounts = try Self.minimums(amounts, field: "channels[\(i)].minAmounts") }
             if let q = c.quietHours {
                 do { preference.quietHours = try QuietHours(parsing: q) } catch { throw InvalidValue("channels[\(i)].quietHours", error.reason) }
             }

@@ -110,10 +110,7 @@ struct CustomersAPI: Sendable {
             }
             c.removeChannel = removeChannel ?? false
             if c.removeChannel && c.channel == nil { throw InvalidValue("removeChannel", "give the channel to remove") }
-            for (code, amount) in minAmounts ?? [:] {
-                let currency = try CurrencyCode(code)
-                c.minimumAmounts[currency] = try Money(parsing: Substring(amount), currency: currency).minorUnits
-            }
+            if let minAmounts { c.minimumAmounts = try CustomerDocument.minimums(minAmounts, field: "minAmounts") }
             c.removeMinimumAmounts = removeMinAmounts ?? false
             if let quietHours { c.quietHours = try QuietHours(parsing: quietHours) }
             c.removeQuietHours = removeQuietHours ?? false
