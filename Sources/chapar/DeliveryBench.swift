@@ -448,9 +448,15 @@ struct DeliveryBench: AsyncParsableCommand {
 }
 
 /// VmRSS of this process in MiB (0 where there is no /proc).
-func residentMiB() -> Double {
+func residentMiB() -> Double { procStatusMiB("VmRSS") }
+
+/// The process's peak resident set (VmHWM), in MiB.
+func peakResidentMiB() -> Double { procStatusMiB("VmHWM") }
+
+/// A `kB` line of /proc/self/status (`VmRSS`, `VmHWM`, …) in MiB; 0 where there is none.
+private func procStatusMiB(_ key: String) -> Double {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
           let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
     return kb / 1024
 }

@@ -369,11 +369,3 @@ private final class RSSSampler: Sendable {
         }
     }
 }
-
-/// The process's peak resident set (VmHWM), in MiB.
-func peakResidentMiB() -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
-    return kb / 1024
-}
