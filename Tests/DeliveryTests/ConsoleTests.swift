@@ -338,8 +338,7 @@ final class ConsoleServer: Sendable {
     let baseURL: String
     let token: String
     let root: String
-    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
-    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
+    let engine = APITestClient.makeEngine()
 
     private init(process: ChaparProcess, baseURL: String, token: String, root: String) {
         self.process = process
@@ -393,12 +392,7 @@ final class ConsoleServer: Sendable {
 
     /// GET `path` with the token, through libcurl.
     func get(_ path: String) async throws -> TransferResponse {
-        let request = TransferRequest(kind: .http(.get), url: baseURL + path, headers: ["Authorization: Bearer \(token)"], body: [],
-                                      timeouts: Timeouts(connect: .seconds(5), total: .seconds(30)))
-        switch await engine.perform(request) {
-        case .response(let r): return r
-        case .failure(let e): throw PeerError("GET \(path): \(e.kind.rawValue): \(e.message)")
-        }
+        try await APITestClient(baseURL: baseURL, engine: engine).call(.get, path, token: token)
     }
 
     /// Polls `probe` every 250 ms for up to 60 s until it returns a value.

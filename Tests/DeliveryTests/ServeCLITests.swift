@@ -148,8 +148,7 @@ final class ServeFixture: Sendable {
     let root: String
     let gateway: FaultGateway
     let port: Int
-    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
-    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
+    let engine = APITestClient.makeEngine()
     var dataDir: String { root + "/data" }
     var configPath: String { root + "/chapar.yaml" }
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -231,13 +230,9 @@ final class ServeFixture: Sendable {
     }
 
     func api(_ method: TransferRequest.Method, _ path: String, _ body: String? = nil) async throws -> (status: Int, text: String) {
-        let request = TransferRequest(kind: .http(method), url: baseURL + path,
-                                      headers: ["Content-Type: application/json", "Authorization: Bearer \(Self.token)"],
-                                      body: Array((body ?? "").utf8), timeouts: Timeouts(connect: .seconds(5), total: .seconds(60)))
-        switch await engine.perform(request) {
-        case .response(let r): return (r.status, String(decoding: r.body, as: UTF8.self))
-        case .failure(let e): throw PeerError("\(method.rawValue) \(path): \(e.message)")
-        }
+        let r = try await APITestClient(baseURL: baseURL, engine: engine).call(method, path, body: Array((body ?? "").utf8), token: Self.token,
+                                                                                timeout: .seconds(60))
+        return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 
     /// Jobs the ledger holds as sent (through the API).

@@ -261,8 +261,7 @@ final class ServeHarness: @unchecked Sendable {
 
     let root: String
     let handle = ServeHandle()
-    /// API answers (the overview, record pages) outgrow the engine's 64 KiB default for gateway answers.
-    let engine = CurlEngine(configuration: .init(maxResponseBodyBytes: 16 << 20))
+    let engine = APITestClient.makeEngine()
     var task: Task<Void, any Error>?
     var baseURL = ""
 
@@ -338,14 +337,8 @@ final class ServeHarness: @unchecked Sendable {
     }
 
     func call(_ method: TransferRequest.Method, _ path: String, _ body: String? = nil, token: String? = ServeHarness.token) async throws -> Answer {
-        var headers = ["Content-Type: application/json"]
-        if let token { headers.append("Authorization: Bearer \(token)") }
-        let request = TransferRequest(kind: .http(method), url: baseURL + path, headers: headers, body: Array((body ?? "").utf8),
-                                      timeouts: Timeouts(connect: .seconds(5), total: .seconds(30)))
-        switch await engine.perform(request) {
-        case .response(let r): return Answer(status: r.status, text: String(decoding: r.body, as: UTF8.self))
-        case .failure(let e): throw PeerError("\(method.rawValue) \(path): \(e.kind.rawValue): \(e.message)")
-        }
+        let r = try await APITestClient(baseURL: baseURL, engine: engine).call(method, path, body: Array((body ?? "").utf8), token: token)
+        return Answer(status: r.status, text: String(decoding: r.body, as: UTF8.self))
     }
 
     /// Polls `probe` every 100 ms for up to 30 s until it returns a value.
