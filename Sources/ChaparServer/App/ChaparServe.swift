@@ -61,14 +61,17 @@ public enum ChaparServe {
             store = openedStore
             if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours,
                                                                     smsMarketing: demo.smsMarketing, logger: logger) }
-            directory = openedStore.directory()
+            let openedDirectory = openedStore.directory()
+            directory = openedDirectory
             let openedLedger = try DeliveryLedger.open(path: layout.ledger, logger: logger)
             ledger = openedLedger
+            let openedEndpoint: IngestEndpoint
             do {
-                endpoint = try IngestEndpoint(dataDirectory: layout.root, log: log, logger: logger)
+                openedEndpoint = try IngestEndpoint(dataDirectory: layout.root, log: log, logger: logger)
             } catch {
                 throw ServeError("\(error.message); `chapar serve` takes `chapar ingest` and API uploads through it")
             }
+            endpoint = openedEndpoint
             let telemetry = Telemetry()
             var pool = configuration.pool
             pool.observer = telemetry
@@ -80,35 +83,32 @@ public enum ChaparServe {
                                     configuration: pool, logger: logger)
             }
             let notifier = NotifierService(
-                log: log, directory: directory!, renderer: renderer,
+                log: log, directory: openedDirectory, renderer: renderer,
                 configuration: NotifierConfiguration(members: configuration.notifier.members, batchSize: configuration.notifier.batchSize),
                 logger: logger)
             let state = ServerState(
-                layout: layout, configuration: configuration, log: log, store: openedStore, ledger: openedLedger, ingest: endpoint!,
+                layout: layout, configuration: configuration, log: log, store: openedStore, ledger: openedLedger, ingest: openedEndpoint,
                 pools: pools, notifier: notifier, telemetry: telemetry, demo: demoGateways, logger: logger)
             let sampler = TelemetrySampler(state: state)
             let server = configuration.server
             let host = server.host.contains(":") ? "[\(server.host)]" : server.host
-            let status = ServeStatus(
-                baseURL: "http://\(host):\(server.port)", port: server.port, deliveringChannels: pools.map(\.channel),
-                waitingChannels: Channel.allCases.filter { c in !pools.contains { $0.channel == c } }, demo: options.demo != nil)
+            let delivering = pools.map(\.channel), demo = options.demo != nil
             let http = HTTPService.application(state: state) { port in
-                var s = status
-                s.port = port
-                s.baseURL = "http://\(host):\(port)"
                 state.markReady()
-                await onListening(s)
+                await onListening(ServeStatus(baseURL: "http://\(host):\(port)", port: port, deliveringChannels: delivering,
+                                              waitingChannels: Channel.allCases.filter { !delivering.contains($0) }, demo: demo))
             }
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = pools.map {
-                .init(service: TaskService(name: "delivery.\($0.channel)") { [pool = $0] in try await pool.run() }, serviceName: "delivery.\($0.channel)")
+            // Start order; a graceful stop runs in reverse. A TaskService is named by its description.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = pools.map { pool in
+                .init(service: TaskService(name: "delivery.\(pool.channel)") { try await pool.run() })
             }
-            services.append(.init(service: TaskService(name: "notifier") { try await notifier.run() }, serviceName: "notifier"))
+            services.append(.init(service: TaskService(name: "notifier") { try await notifier.run() }))
             if let demo = options.demo, demo.eventsPerSecond > 0 {
-                let traffic = DemoTraffic(endpoint: endpoint!, layout: layout, customers: demo.customers, eventsPerSecond: demo.eventsPerSecond, logger: logger)
-                services.append(.init(service: TaskService(name: "demo") { try await traffic.run() }, serviceName: "demo-traffic"))
+                let traffic = DemoTraffic(endpoint: openedEndpoint, layout: layout, customers: demo.customers, eventsPerSecond: demo.eventsPerSecond, logger: logger)
+                services.append(.init(service: TaskService(name: "demo-traffic") { try await traffic.run() }))
             }
-            services.append(.init(service: TaskService(name: "telemetry") { try await sampler.run() }, serviceName: "telemetry"))
-            services.append(.init(service: TaskService(name: "retention") { try await Self.applyRetention(log, logger: logger) }, serviceName: "retention"))
+            services.append(.init(service: TaskService(name: "telemetry") { try await sampler.run() }))
+            services.append(.init(service: TaskService(name: "retention") { try await Self.applyRetention(log, logger: logger) }))
             services.append(.init(service: http, serviceName: "http"))
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [], logger: quiet(logger))
