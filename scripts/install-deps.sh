@@ -6,6 +6,9 @@
 # Besides the build packages it installs the real test peers (scripts/peers/):
 #   kannel, kannel-extras  bearerbox + smsbox + fakesmsc (/usr/lib/kannel/test/fakesmsc) for SMS tests
 #   curl                   the peer scripts' readiness checks, and the smoke tests' client
+#   python3-aiosmtpd       the SMTP server the email tests deliver to (run with /usr/bin/python3)
+#   hylafax-server, -client  faxq + hfaxd without a modem: the fax tests' real queue (scripts/peers/hylafax.sh)
+#   poppler-utils          pdftotext/pdfinfo: the fax tests read back the PDFs Chapar renders
 #   chromium               headless browser for the console tests (ConsoleTests): it loads each
 #                          console page from a real `chapar serve --demo`, dumps the DOM and
 #                          takes a screenshot; Debian's package brings fonts with Arabic script
@@ -17,7 +20,10 @@ SUDO=""
 
 # sqlite3: the shell, used by a test to hold a database lock from another process.
 # chromium: the console tests' browser (see above).
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras chromium)
+# libpango1.0-dev, libcairo2-dev, fonts-noto-core: fax documents (A4 PDF, Persian shaped right to
+# left with Noto Naskh Arabic); the fonts are needed wherever Chapar runs, not only where it builds.
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras chromium
+          libpango1.0-dev libcairo2-dev fonts-noto-core poppler-utils python3-aiosmtpd hylafax-server hylafax-client)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
