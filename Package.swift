@@ -95,6 +95,8 @@ let package = Package(
         .target(name: "ChannelSMS", dependencies: ["ChaparModels", "Delivery"], swiftSettings: upcoming),
         // IM gateways: Matrix, Telegram Bot API, and a signed generic webhook.
         .target(name: "ChannelIM", dependencies: ["ChaparModels", "Delivery"], swiftSettings: upcoming),
+        // Email over SMTP(S): MIME messages with Persian headers, on the delivery engine.
+        .target(name: "ChannelEmail", dependencies: ["ChaparModels", "Delivery"], swiftSettings: upcoming),
         // The one configuration file (YAML): parsed and validated with FILE:LINE errors.
         .target(
             name: "ChaparConfig",
@@ -138,6 +140,7 @@ let package = Package(
                 "Delivery",
                 "ChannelSMS",
                 "ChannelIM",
+                "ChannelEmail",
                 "ChaparConfig",
                 "ChaparServer",
                 "ChaparDemo",
@@ -154,7 +157,7 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChannelEmail", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),

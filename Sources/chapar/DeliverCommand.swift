@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChannelEmail
 import ChannelIM
 import ChannelSMS
 import ChaparConfig
@@ -10,7 +11,7 @@ import Foundation
 import Logging
 
 /// The gateway types this binary knows, for the configuration file's `type:`.
-let adapterKinds: [AdapterKind] = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind]
+let adapterKinds: [AdapterKind] = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind]
 
 /// `--config`, shared by the commands that read the configuration file.
 struct ConfigOptions: ParsableArguments {
@@ -146,10 +147,13 @@ private func warnAboutUnreachableGateways(_ config: ChaparConfiguration, selecte
         for name in names.sorted() {
             guard let gateway = described[name], let url = gateway.options["url"] else { continue }
             let origin = baseOrigin(url)
+            let (probe, speaksHTTP) = probeURL(origin)
             group.addTask {
-                let result = await engine.perform(TransferRequest(kind: .http(.get), url: origin, timeouts: Timeouts(connect: .seconds(2), total: .seconds(2)),
+                let result = await engine.perform(TransferRequest(kind: .http(.get), url: probe, timeouts: Timeouts(connect: .seconds(2), total: .seconds(2)),
                                                                   tls: gateway.settings.tls))
-                if case .failure(let error) = result {
+                // An SMTP or FTP server answers an HTTP probe with its own greeting: only a
+                // connection that could not be made counts against it.
+                if case .failure(let error) = result, speaksHTTP || error.kind == .connect || error.kind == .timeout {
                     return "gateway \(name) (\(origin)) is not reachable now: \(error.kind.rawValue): \(error.message); its jobs wait and are retried"
                 }
                 return nil
@@ -167,6 +171,23 @@ private func baseOrigin(_ url: String) -> String {
     let rest = url[schemeEnd.upperBound...]
     let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
     return String(url[..<schemeEnd.upperBound]) + host + "/"
+}
+
+/// The URL that probes `origin` (`scheme://host[:port]/`): the origin itself for http(s); for
+/// smtp(s) and ftp an `http://` URL to the same host and (default) port, whose TCP connect is what
+/// tells. The second value says whether the probe speaks the gateway's protocol.
+private func probeURL(_ origin: String) -> (String, Bool) {
+    let lower = origin.lowercased()
+    if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return (origin, true) }
+    guard let schemeEnd = origin.range(of: "://") else { return (origin, true) }
+    let scheme = lower[..<schemeEnd.lowerBound]
+    var host = String(origin[schemeEnd.upperBound...].dropLast())   // drop the trailing "/"
+    let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
+    if !hasPort {
+        let port = ["smtp": 25, "smtps": 465, "ftp": 21, "ftps": 990][String(scheme)] ?? 80
+        host += ":\(port)"
+    }
+    return ("http://\(host)/", false)
 }
 
 /// Returns once the pools hold nothing, their groups have no lag, and that lasted `seconds`.

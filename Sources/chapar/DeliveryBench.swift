@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChannelEmail
 import ChannelSMS
 import ChaparModels
 import Delivery
@@ -7,11 +8,12 @@ import Foundation
 import Synchronization
 
 /// `chapar bench delivery`: SMS jobs from the durable lane topics through the delivery pool, the
-/// http-sms adapter and the curl engine to a loopback HTTP sink.
+/// http-sms adapter and the curl engine to a loopback HTTP sink; or (`--channel email`) email jobs
+/// through the smtp adapter to a loopback aiosmtpd.
 struct DeliveryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delivery",
-        abstract: "Delivery pool throughput, rate-limit accuracy and memory against a loopback HTTP SMS sink.",
+        abstract: "Delivery pool throughput, rate-limit accuracy and memory against a loopback HTTP SMS sink or SMTP server.",
         discussion: """
             Appends --jobs SMS jobs (10% urgent, 70% normal, 20% bulk, spread over --customers customers) to the
             notify.sms lane topics of a fresh durable log, then drains them the way `chapar deliver run` does: a
@@ -27,14 +29,26 @@ struct DeliveryBench: AsyncParsableCommand {
                           seconds after the initial burst, and its deviation from --rate.
               backlog     VmRSS sampled every second while draining --jobs (default 1,000,000): min and max after
                           --warmup seconds, and their ratio.
+            --channel email: the same with email jobs (multipart text + HTML, Persian subjects) on the notify.email lanes,
+            the smtp adapter, and aiosmtpd (scripts/peers/smtp.sh, answering 250 without storing unless --smtp-store)
+            as the server; the raw figure is libcurl's multi interface sending the same message over SMTP.
             Build with -c release. The sink (Python) needs about one core: on a 2-core machine the pool gets the other.
             """)
+
+    enum BenchChannel: String, ExpressibleByArgument, CaseIterable, Codable {
+        case sms, email
+
+        var channel: Channel { self == .sms ? .sms : .email }
+    }
 
     enum Mode: String, ExpressibleByArgument, CaseIterable, Codable {
         case throughput, rate, backlog
     }
 
     @Option(help: "throughput, rate or backlog.") var mode: Mode = .throughput
+    @Option(help: "sms (http-sms to an HTTP sink) or email (smtp to aiosmtpd).") var channel: BenchChannel = .sms
+    @Flag(name: .customLong("smtp-store"), help: "email: the SMTP server writes every message to a Maildir (default: answer and count only).")
+    var smtpStore = false
     @Option(help: "Jobs to append and drain (default: 300,000; backlog 1,000,000; rate enough for --duration).") var jobs: Int?
     @Option(help: "Requests in flight to the gateway (its max-in-flight), and the raw benchmark's handles.") var concurrency: Int = 64
     @Option(help: "rate mode: the gateway's rate limit in messages per second.") var rate: Double = 1000
@@ -59,8 +73,11 @@ struct DeliveryBench: AsyncParsableCommand {
         guard rate > 0, (burst ?? 1) >= 1, duration > 0, warmup >= 0 else {
             throw ValidationError("--rate and --duration must be positive, --burst at least 1, --warmup at least 0")
         }
-        if let sinkURL {
+        if let sinkURL, channel == .sms {
             do { try URLCheck.http(sinkURL, key: "--sink-url") } catch { throw ValidationError(error.description) }
+        }
+        if let sinkURL, channel == .email, !sinkURL.hasPrefix("smtp://") {
+            throw ValidationError("--sink-url \(sinkURL): with --channel email give smtp://HOST:PORT")
         }
         guard !FileManager.default.fileExists(atPath: dir) else {
             throw ValidationError("\(dir) already exists; remove it or pass another --dir (the benchmark deletes its directory afterwards)")
@@ -115,6 +132,7 @@ struct DeliveryBench: AsyncParsableCommand {
             var everySecondMiB: [Double]
         }
         var mode: Mode
+        var channel: BenchChannel
         var jobs: Int
         var customers: Int
         var concurrency: Int
@@ -138,23 +156,29 @@ struct DeliveryBench: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
 
-            let sink = try sinkURL == nil ? BenchHTTPSink(script: BenchHTTPSink.locateScript(sinkScript)) : nil
+            let sink = try sinkURL == nil && channel == .sms ? BenchHTTPSink(script: BenchHTTPSink.locateScript(sinkScript)) : nil
             defer { sink?.stop() }
-            let url = sinkURL ?? sink.map { $0.baseURL + "/sms/send" } ?? ""
+            let smtpSink = try sinkURL == nil && channel == .email
+                ? BenchSMTPSink(script: BenchSMTPSink.locateScript(), directory: dir + "/smtp", store: smtpStore) : nil
+            defer { smtpSink?.stop() }
+            let url = sinkURL ?? sink.map { $0.baseURL + "/sms/send" } ?? smtpSink?.url ?? ""
             let engine = CurlEngine(configuration: .init(maxConnections: max(512, concurrency)))
             defer { engine.shutdown() }
 
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: quietLogger()))
             let ledger = try DeliveryLedger.open(path: DataLayout(dir + "/data").ledger, logger: quietLogger())
-            let adapter = HTTPSMSAdapter(name: "bench-sink", url: url)
-            let settings = GatewaySettings(name: "bench-sink", type: "http-sms", channel: .sms,
+            let adapter: any RequestResponseAdapter = channel == .sms
+                ? HTTPSMSAdapter(name: "bench-sink", url: url)
+                : SMTPAdapter(name: "bench-sink", configuration: .init(url: url, startTLS: false,
+                                                                       from: Mailbox(name: "بانک نمونه", address: "alerts@bank.example")))
+            let settings = GatewaySettings(name: "bench-sink", type: channel == .sms ? "http-sms" : "smtp", channel: channel.channel,
                                            rateLimit: mode == .rate ? .init(perSecond: rate, burst: burst) : nil, maxInFlight: concurrency)
-            let pool = DeliveryPool(channel: .sms, log: log, ledger: ledger, transport: engine,
+            let pool = DeliveryPool(channel: channel.channel, log: log, ledger: ledger, transport: engine,
                                     gateways: [Gateway(settings: settings, adapter: adapter)],
                                     configuration: PoolConfiguration(laneCapacity: laneCapacity, fetchBatch: fetchBatch), logger: quietLogger())
             try await pool.prepareTopics()
 
-            progress("appending \(jobCount) jobs to the notify.sms lanes in \(dir)")
+            progress("appending \(jobCount) jobs to the notify.\(channel.rawValue) lanes in \(dir)")
             let (appendSeconds, sample) = try await appendJobs(jobCount, to: log)
             progress(String(format: "appended in %.1f s; sink %@, %d in flight", appendSeconds, url, concurrency))
 
@@ -167,11 +191,13 @@ struct DeliveryBench: AsyncParsableCommand {
                 progress(String(format: "raw curl-multi: %.0f requests/s", rawRuns[0].requestsPerSecond))
             }
 
-            let sinkBefore = await sinkCount(engine, sink)
+            let sinkBefore = channel == .sms ? await sinkCount(engine, sink) : nil
             let rssBefore = residentMiB()
-            let drain = try await self.drain(pool, log: log, jobs: jobCount, window: mode == .rate ? (burst: burst, seconds: duration) : nil,
+            let smtpCPU0 = smtpSink?.cpuSeconds()
+            var drain = try await self.drain(pool, log: log, jobs: jobCount, window: mode == .rate ? (burst: burst, seconds: duration) : nil,
                                              sink: sink)
-            let sinkAfter = await sinkCount(engine, sink)
+            drain.smtpCPUSeconds = smtpSink?.cpuSeconds().flatMap { end in smtpCPU0.map { end - $0 } }
+            let sinkAfter = channel == .sms ? await sinkCount(engine, sink) : nil
             progress(String(format: "pool: %.0f jobs/s", Double(drain.stats.accepted) / drain.seconds))
 
             if rawCount > 0 {
@@ -183,14 +209,18 @@ struct DeliveryBench: AsyncParsableCommand {
             await log.close()
 
             let s = drain.stats
-            let counted = sinkBefore.flatMap { b in sinkAfter.map { $0 - b } }
+            var counted = sinkBefore.flatMap { b in sinkAfter.map { $0 - b } }
+            if let smtpSink, let stored = smtpSink.stop() {
+                // The server counted the raw runs' messages too.
+                counted = stored - rawRuns.reduce(0) { $0 + $1.requests - $1.errors }
+            }
             var figures = Figures(
-                mode: mode, jobs: jobCount, customers: customers, concurrency: concurrency, laneCapacity: laneCapacity, sinkURL: url,
+                mode: mode, channel: channel, jobs: jobCount, customers: customers, concurrency: concurrency, laneCapacity: laneCapacity, sinkURL: url,
                 appendSeconds: appendSeconds,
                 pool: .init(jobsPerSecond: Double(s.accepted) / drain.seconds, seconds: drain.seconds, sentSeconds: drain.sentSeconds,
                             accepted: s.accepted, retries: s.retries, dead: s.dead, expired: s.expired, ledgerSent: ledgerSent, sinkCounted: counted,
                             cpuSeconds: drain.cpuSeconds, cpuMicrosecondsPerJob: drain.cpuSeconds * 1e6 / Double(max(1, s.accepted)),
-                            sinkCPUPercent: drain.sinkCPUSeconds.map { 100 * $0 / drain.seconds }),
+                            sinkCPUPercent: (drain.sinkCPUSeconds ?? drain.smtpCPUSeconds).map { 100 * $0 / drain.seconds }),
                 peakRSSMiB: peakRSSMiB())
             if !rawRuns.isEmpty {
                 let rates = rawRuns.map(\.requestsPerSecond)
@@ -243,21 +273,24 @@ struct DeliveryBench: AsyncParsableCommand {
             let lane = i % 10 == 0 ? 0 : (i % 10 < 3 ? 2 : 1)
             let customer = try CustomerID(Self.padded("C", c, width: 7))
             let persian = c % 10 < 7
-            writer.begin(event: try EventID(Self.padded("E", i, width: 8)), customer: customer, channel: .sms, priority: lanes[lane],
-                         kind: lane == 0 ? .security : .debit, address: Self.padded("+98912", c % 10_000_000, width: 7),
-                         language: persian ? .fa : .en)
-            writer.content(persian ? Self.persianText : Self.englishText)
+            let address = channel == .sms ? Self.padded("+98912", c % 10_000_000, width: 7) : Self.padded("c", c, width: 7) + "@example.com"
+            writer.begin(event: try EventID(Self.padded("E", i, width: 8)), customer: customer, channel: channel.channel, priority: lanes[lane],
+                         kind: lane == 0 ? .security : .debit, address: address, language: persian ? .fa : .en)
+            switch channel {
+            case .sms: writer.content(persian ? Self.persianText : Self.englishText)
+            case .email: writer.content(persian ? Self.persianEmail : Self.englishEmail)
+            }
             let record = writer.finish(createdAt: createdAt, notBefore: nil, deadline: nil, account: "****1234", source: nil,
                                        key: Array(customer.rawValue.utf8))
             if sample == nil { sample = try JobCodec.decode(record.value) }
             batches[lane].append(record)
             if batches[lane].count == 5_000 {
-                _ = try await log.append(batches[lane], to: Topics.jobs(.sms, lanes[lane]))
+                _ = try await log.append(batches[lane], to: Topics.jobs(channel.channel, lanes[lane]))
                 batches[lane].removeAll(keepingCapacity: true)
             }
         }
         for lane in 0..<3 where !batches[lane].isEmpty {
-            _ = try await log.append(batches[lane], to: Topics.jobs(.sms, lanes[lane]))
+            _ = try await log.append(batches[lane], to: Topics.jobs(channel.channel, lanes[lane]))
         }
         // count >= 1 (validated), so the first job set it.
         return ((clock.now - started).seconds, sample!)
@@ -268,6 +301,15 @@ struct DeliveryBench: AsyncParsableCommand {
         encoding: "ucs2", segments: 2)
     private static let englishText = RenderedContent.sms(
         text: "Debit 1,250,000 IRR from ****1234 on 2026-11-25 14:05. Balance 23,400,000 IRR. Sample Bank", encoding: "gsm7", segments: 1)
+
+    private static let persianEmail = RenderedContent.email(
+        subject: "بانک نمونه: برداشت ۱٬۲۵۰٬۰۰۰ ریال از حساب ****۱۲۳۴",
+        text: "مشتری گرامی،\nمبلغ ۱٬۲۵۰٬۰۰۰ ریال در ۱۴۰۵/۰۹/۰۴ ساعت ۱۴:۰۵ از حساب ****۱۲۳۴ برداشت شد.\nمانده: ۲۳٬۴۰۰٬۰۰۰ ریال.\nبانک نمونه",
+        html: "<div dir=\"rtl\"><p>مشتری گرامی،</p><p>مبلغ <b>۱٬۲۵۰٬۰۰۰ ریال</b> در ۱۴۰۵/۰۹/۰۴ ساعت ۱۴:۰۵ از حساب ****۱۲۳۴ برداشت شد.</p><p>مانده: ۲۳٬۴۰۰٬۰۰۰ ریال.</p></div>")
+    private static let englishEmail = RenderedContent.email(
+        subject: "Sample Bank: debit of 1,250,000 IRR from ****1234",
+        text: "Dear customer,\n1,250,000 IRR was debited from ****1234 on 2026-11-25 at 14:05.\nBalance: 23,400,000 IRR.\nSample Bank",
+        html: "<p>Dear customer,</p><p><b>1,250,000 IRR</b> was debited from ****1234 on 2026-11-25 at 14:05.</p><p>Balance: 23,400,000 IRR.</p>")
 
     /// `prefix` and `n` with leading zeros to `width` digits.
     private static func padded(_ prefix: String, _ n: Int, width: Int) -> String {
@@ -288,6 +330,7 @@ struct DeliveryBench: AsyncParsableCommand {
         var stats: PoolStatistics
         var cpuSeconds: Double
         var sinkCPUSeconds: Double?
+        var smtpCPUSeconds: Double?
         /// RSS every second since the pool started.
         var rss: [(at: Double, mib: Double)]
         var window: Window?
@@ -369,7 +412,7 @@ struct DeliveryBench: AsyncParsableCommand {
             try await group.waitForAll()
             if seconds == 0 { throw CLIUsageFailure(code: 1, message: "the pool stopped before it finished") }
             return Drain(seconds: seconds, sentSeconds: sentSeconds, stats: pool.statistics, cpuSeconds: cpuSeconds,
-                         sinkCPUSeconds: sinkCPUSeconds, rss: rss, window: measured)
+                         sinkCPUSeconds: sinkCPUSeconds, smtpCPUSeconds: nil, rss: rss, window: measured)
         }
     }
 
@@ -394,6 +437,12 @@ struct DeliveryBench: AsyncParsableCommand {
         let concurrency = concurrency
         return await withCheckedContinuation { continuation in
             let thread = Thread {
+                if case .smtp(let envelope) = request.kind {
+                    continuation.resume(returning: RawCurlBenchmark.runSMTP(
+                        url: request.url, from: envelope.from, recipient: envelope.recipients.first ?? "", message: request.body,
+                        requests: requests, concurrency: concurrency))
+                    return
+                }
                 continuation.resume(returning: RawCurlBenchmark.run(url: request.url, requests: requests, concurrency: concurrency,
                                                                     body: request.body, headers: request.headers))
             }
@@ -415,15 +464,17 @@ struct DeliveryBench: AsyncParsableCommand {
 
     private func report(_ f: Figures) throws {
         if json { return try printJSON(f) }
-        print("chapar bench delivery --mode \(mode.rawValue): \(f.jobs) SMS jobs, \(f.customers) customers, \(f.concurrency) in flight, lane capacity \(f.laneCapacity)")
-        print(String(format: "  append to notify.sms lanes   %.1f s", f.appendSeconds))
+        let email = f.channel == .email
+        print("chapar bench delivery --mode \(mode.rawValue) --channel \(f.channel.rawValue): \(f.jobs) \(email ? "email" : "SMS") jobs, \(f.customers) customers, \(f.concurrency) in flight, lane capacity \(f.laneCapacity)")
+        print(String(format: "  append to notify.%@ lanes %@ %.1f s", f.channel.rawValue, email ? "" : "  ", f.appendSeconds))
         let p = f.pool
-        print(String(format: "  pool → http-sms → curl       %10.0f jobs/s  (%d accepted in %.2f s; last accepted at %.2f s; CPU %.1f µs per job)",
-                     p.jobsPerSecond, p.accepted, p.seconds, p.sentSeconds ?? p.seconds, p.cpuMicrosecondsPerJob))
+        print(String(format: "  pool → %@ → curl       %10.0f jobs/s  (%d accepted in %.2f s; last accepted at %.2f s; CPU %.1f µs per job)",
+                     email ? "smtp    " : "http-sms", p.jobsPerSecond, p.accepted, p.seconds, p.sentSeconds ?? p.seconds, p.cpuMicrosecondsPerJob))
         if let raw = f.raw, let ratio = f.ratio {
-            print(String(format: "  raw curl-multi               %10.0f requests/s  (runs before/after: %@)", raw.requestsPerSecond,
-                         raw.runs.map { String(format: "%.0f", $0) }.joined(separator: " / ")))
-            print(String(format: "  pool / raw                   %10.2f  (target ≥ 0.60; pool target ≥ 30,000 jobs/s)", ratio))
+            print(String(format: "  raw curl-multi %@         %10.0f %@/s  (runs before/after: %@)", email ? "SMTP" : "    ", raw.requestsPerSecond,
+                         email ? "messages" : "requests", raw.runs.map { String(format: "%.0f", $0) }.joined(separator: " / ")))
+            print(String(format: "  pool / raw                   %10.2f  (%@)", ratio,
+                         email ? "target: pool ≥ 2,000 messages/s" : "target ≥ 0.60; pool target ≥ 30,000 jobs/s"))
         }
         if let r = f.rate {
             print(String(format: "  rate limit %.0f/s (burst %.0f): achieved %.1f/s over %.1f s after the burst, deviation %+.2f%% (target ±5%%)",

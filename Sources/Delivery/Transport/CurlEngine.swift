@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The production ``Transport``: one libcurl multi handle driven by one dedicated thread, serving
 /// async callers from any task.
@@ -13,6 +14,13 @@ import Foundation
 /// `Expect: 100-continue`; redirects are not followed; only `http` and `https` URLs. A `PUT`
 /// sends its body like a `POST` does. The response keeps the final response's headers only, and
 /// at most ``Configuration/maxResponseBodyBytes`` of body.
+///
+/// SMTP and FTP-like transfers (``TransferRequest/Kind/smtp(_:)``, ``TransferRequest/Kind/file(_:)``)
+/// run on threads of their own (``Configuration/replyProtocolThreads``, started on first use), never
+/// on the HTTP thread: libcurl waits for some of their replies *blocking* inside
+/// `curl_multi_perform` (SMTP's answer to the end of DATA and its QUIT, FTP's answer after a STOR
+/// and the commands after it), up to the transfer's timeout. A mail server that is slow to answer
+/// then holds up only the other SMTP/FTP transfers on its thread, never the SMS and IM gateways.
 ///
 /// Cancelling the calling task resumes it at once with ``TransportError/Kind/cancelled``; the
 /// engine thread then drops the transfer. ``shutdown()`` (or releasing the engine) fails whatever
@@ -35,40 +43,70 @@ public final class CurlEngine: Transport {
         /// gateway hold megabytes per in-flight request. Bytes beyond it are read and dropped
         /// (the connection stays reusable) and ``TransferResponse/bodyTruncated`` is set.
         public var maxResponseBodyBytes: Int
+        /// Threads (each with its own multi handle and connection cache) for SMTP and FTP-like
+        /// transfers; default 4. Each one can be stalled by one slow reply (see the type's
+        /// comment), so this is also how many slow mail servers' replies are awaited at once.
+        public var replyProtocolThreads: Int
 
         /// The defaults are documented on each property.
-        public init(maxConnections: Int = 512, maxConnectionsPerHost: Int = 0, maxResponseBodyBytes: Int = 64 * 1024) {
+        public init(maxConnections: Int = 512, maxConnectionsPerHost: Int = 0, maxResponseBodyBytes: Int = 64 * 1024,
+                    replyProtocolThreads: Int = 4) {
             self.maxConnections = maxConnections
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.maxResponseBodyBytes = maxResponseBodyBytes
+            self.replyProtocolThreads = replyProtocolThreads
         }
     }
 
     /// What the engine was started with.
     public let configuration: Configuration
+    /// The HTTP thread's loop.
     private let loop: CurlMultiLoop
+    /// The SMTP/FTP threads' loops, started by the first such transfer; nil before that, and
+    /// empty after shutdown (so a late transfer cannot start them again).
+    private let replyLoops = Mutex<[CurlMultiLoop]?>(nil)
+    /// Round-robin position over `replyLoops`.
+    private let nextReplyLoop = Atomic<Int>(0)
 
     /// Initialises libcurl if this is the first engine of the process and starts the engine
     /// thread. Traps only if libcurl cannot initialise at all (out of memory).
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        let loop = CurlMultiLoop(configuration: configuration)
-        self.loop = loop
-        // The thread holds the loop, not the engine, so releasing the engine runs deinit, which
-        // stops the thread.
-        let thread = Thread { loop.run() }
-        thread.name = "chapar-curl"
-        thread.start()
+        loop = Self.startLoop(configuration, name: "chapar-curl")
     }
 
-    deinit { loop.shutdown() }
+    /// A loop and the thread that runs it. The thread holds the loop, not the engine, so releasing
+    /// the engine runs deinit, which stops the thread.
+    private static func startLoop(_ configuration: Configuration, name: String) -> CurlMultiLoop {
+        let loop = CurlMultiLoop(configuration: configuration)
+        let thread = Thread { loop.run() }
+        thread.name = name
+        thread.start()
+        return loop
+    }
+
+    deinit { shutdown() }
+
+    /// The loop for `request`: the HTTP thread, or one of the SMTP/FTP threads (round robin).
+    /// Nil once the engine is shut down and the SMTP/FTP threads are gone.
+    private func loop(for request: TransferRequest) -> CurlMultiLoop? {
+        if case .http = request.kind { return loop }
+        let loops = replyLoops.withLock { loops -> [CurlMultiLoop] in
+            if let loops { return loops }
+            let started = (0..<max(1, configuration.replyProtocolThreads)).map { Self.startLoop(configuration, name: "chapar-curl-mail-\($0)") }
+            loops = started
+            return started
+        }
+        guard !loops.isEmpty else { return nil }
+        return loops[nextReplyLoop.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
+    }
 
     /// Sends `request` and returns the gateway's answer, or why there was none. Never throws;
     /// returns `.failure(.cancelled)` promptly when the calling task is cancelled or the engine
     /// is shut down.
     public func perform(_ request: TransferRequest) async -> TransferResult {
+        guard let loop = loop(for: request) else { return .failure(Self.engineStopped) }
         let transfer = CurlTransfer(request, maxBodyBytes: configuration.maxResponseBodyBytes)
-        let loop = self.loop
         let failure: TransportError? = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 // Cancelled before it could park: nothing was queued.
@@ -98,6 +136,11 @@ public final class CurlEngine: Transport {
     /// until the engine thread has exited (normally well under a millisecond per handle).
     public func shutdown() {
         loop.shutdown()
+        let loops = replyLoops.withLock { loops in
+            defer { loops = [] }
+            return loops ?? []
+        }
+        for loop in loops { loop.shutdown() }
     }
 
     private static let cancelledByCaller = TransportError(.cancelled, "the transfer was cancelled by its caller")

@@ -181,9 +181,13 @@ final class CurlMultiLoop: @unchecked Sendable {
         if let caFile = request.tls.caFile {
             set(caFile.withCString { ccurl_easy_setopt_str(h, CURLOPT_CAINFO, $0) })
         }
-        set(ccurl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, transfer.headerList))
+        if let login = request.login {
+            set(login.username.withCString { ccurl_easy_setopt_str(h, CURLOPT_USERNAME, $0) })
+            set(login.password.withCString { ccurl_easy_setopt_str(h, CURLOPT_PASSWORD, $0) })
+        }
         switch request.kind {
         case .http(let method):
+            set(ccurl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, transfer.headerList))
             // Only what the gateways speak: a `file://` or `gopher://` URL from a bad config is
             // refused (UNSUPPORTED_PROTOCOL) instead of being fetched. Redirects are not followed
             // (FOLLOWLOCATION stays 0): a gateway's 3xx is its answer.
@@ -205,8 +209,37 @@ final class CurlMultiLoop: @unchecked Sendable {
             case .delete:
                 set(ccurl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, "DELETE"))
             }
+        case .smtp(let envelope):
+            set(ccurl_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps"))
+            set(("<" + envelope.from + ">").withCString { ccurl_easy_setopt_str(h, CURLOPT_MAIL_FROM, $0) })   // copied
+            set(ccurl_easy_setopt_slist(h, CURLOPT_MAIL_RCPT, transfer.recipientList))
+            if envelope.security == .startTLS {
+                set(ccurl_easy_setopt_long(h, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)))
+            }
+            setUpload(&rc, h, transfer, context)
+        case .file(let file):
+            // hfaxd (like many FTP-like servers) has no CWD into the upload directory: the path
+            // goes whole in STOR/RETR (`--ftp-method nocwd`).
+            set(ccurl_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "ftp,ftps"))
+            set(ccurl_easy_setopt_long(h, CURLOPT_FTP_FILEMETHOD, Int(CURLFTPMETHOD_NOCWD.rawValue)))
+            if let before = transfer.commandsBeforeList { set(ccurl_easy_setopt_slist(h, CURLOPT_QUOTE, before)) }
+            if let after = transfer.commandsAfterList { set(ccurl_easy_setopt_slist(h, CURLOPT_POSTQUOTE, after)) }
+            if file.direction == .upload { setUpload(&rc, h, transfer, context) }
         }
         return rc
+    }
+
+    /// The body goes out through the read callback (SMTP's DATA, an FTP STOR), with its size
+    /// announced up front.
+    private func setUpload(_ rc: inout CURLcode, _ h: UnsafeMutableRawPointer, _ transfer: CurlTransfer, _ context: UnsafeMutableRawPointer) {
+        for code in [
+            ccurl_easy_setopt_long(h, CURLOPT_UPLOAD, 1),
+            ccurl_easy_setopt_read_cb(h, CURLOPT_READFUNCTION, curlReadCallback),
+            ccurl_easy_setopt_ptr(h, CURLOPT_READDATA, context),
+            ccurl_easy_setopt_off(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(transfer.bodyCount)),
+        ] where rc == CURLE_OK {
+            rc = code
+        }
     }
 
     /// Hands every finished transfer back to its caller.
@@ -224,11 +257,13 @@ final class CurlMultiLoop: @unchecked Sendable {
             }
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
             var failure: TransportError?
-            if code == CURLE_OK {
-                var status = 0
-                _ = ccurl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-                transfer.status = status
-            } else {
+            var status = 0
+            _ = ccurl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+            transfer.status = status
+            // An SMTP or FTP server that refused a step answered: its 4xx/5xx reply is the
+            // response (the adapter reads it), not a transport failure.
+            let refusedByServer = transfer.isReplyBased && status >= 400
+            if code != CURLE_OK && !refusedByServer {
                 failure = TransportError(curl: code, detail: transfer.easy?.errorBuffer)
             }
             transfer.finished = .now

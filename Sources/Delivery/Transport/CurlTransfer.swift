@@ -40,6 +40,15 @@ final class CurlTransfer: @unchecked Sendable {
     let bodyBytes: UnsafeRawPointer?
     let bodyCount: Int
     let started: ContinuousClock.Instant
+    /// SMTP and FTP-like transfers: the server's replies arrive through the header callback, and
+    /// a 4xx/5xx reply is an answer, not a transport failure.
+    let isReplyBased: Bool
+    /// The other lists libcurl reads for SMTP and file transfers (recipients, commands before and
+    /// after), built with `curl_slist_append` on the caller's task and freed in `deinit`; nil when
+    /// the request has none. HTTP requests need none, so their one-allocation layout is untouched.
+    let recipientList: UnsafeMutablePointer<curl_slist>?
+    let commandsBeforeList: UnsafeMutablePointer<curl_slist>?
+    let commandsAfterList: UnsafeMutablePointer<curl_slist>?
     private let phase = Mutex<Phase>(.created)
 
     // Engine thread only while attached (see the type's comment).
@@ -50,6 +59,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// The final response's header lines, status line excluded.
     var headers: CaptureBuffer
     var body: CaptureBuffer
+    /// How much of the body the read callback has handed to libcurl (SMTP and uploads).
+    var uploadOffset = 0
 
     private static let expectLine: StaticString = "Expect:"
     /// Header bytes kept inline: a gateway's few headers fit; more spill into an array.
@@ -98,11 +109,45 @@ final class CurlTransfer: @unchecked Sendable {
         headers = CaptureBuffer(area: headerArea, capacity: Self.inlineHeaderBytes, limit: Self.maxHeaderBytes)
         let bodyArea = (bodyStart + bodyCount + Self.inlineHeaderBytes).bindMemory(to: UInt8.self, capacity: inlineBody)
         body = CaptureBuffer(area: bodyArea, capacity: inlineBody, limit: max(0, maxBodyBytes))
+        switch request.kind {
+        case .http:
+            isReplyBased = false
+            recipientList = nil
+            commandsBeforeList = nil
+            commandsAfterList = nil
+        case .smtp(let envelope):
+            isReplyBased = true
+            recipientList = Self.makeList(envelope.recipients.map { "<\($0)>" })
+            commandsBeforeList = nil
+            commandsAfterList = nil
+        case .file(let transfer):
+            isReplyBased = true
+            recipientList = nil
+            commandsBeforeList = Self.makeList(transfer.commandsBefore)
+            commandsAfterList = Self.makeList(transfer.commandsAfter)
+        }
         started = .now
         finished = started
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        curl_slist_free_all(recipientList)
+        curl_slist_free_all(commandsBeforeList)
+        curl_slist_free_all(commandsAfterList)
+    }
+
+    /// A libcurl string list of `lines` (copied), nil when empty. An allocation failure leaves the
+    /// list short, and libcurl then sends fewer lines; that is out-of-memory territory, where the
+    /// request will fail elsewhere anyway.
+    private static func makeList(_ lines: [String]) -> UnsafeMutablePointer<curl_slist>? {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for line in lines {
+            guard let grown = line.withCString({ curl_slist_append(list, $0) }) else { break }
+            list = grown
+        }
+        return list
+    }
 
     // MARK: Who resumes the caller
 
@@ -150,10 +195,20 @@ final class CurlTransfer: @unchecked Sendable {
         body.append(bytes)
     }
 
-    /// Stores one raw header line. A status line starts a new response (after `100 Continue`,
+    /// Copies the next part of the body into libcurl's buffer; 0 once it is all sent.
+    func readBody(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int {
+        guard let bodyBytes else { return 0 }
+        let n = min(capacity, bodyCount - uploadOffset)
+        guard n > 0 else { return 0 }
+        buffer.copyMemory(from: bodyBytes + uploadOffset, byteCount: n)
+        uploadOffset += n
+        return n
+    }
+
+    /// Stores one raw header line (for SMTP and FTP: one server reply line). A status line starts a new response (after `100 Continue`,
     /// `103 Early Hints`, a proxy's CONNECT answer), so only the final response's lines remain.
     func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
-        if line.count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"),
+        if !isReplyBased, line.count >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"),
            line[2] == UInt8(ascii: "T"), line[3] == UInt8(ascii: "P"), line[4] == UInt8(ascii: "/") {
             headers.removeAll()
             return
@@ -165,13 +220,31 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// The answer, built on the caller's task (not the engine thread) from what the callbacks kept.
     func makeResponse() -> TransferResponse {
-        TransferResponse(
+        if isReplyBased {
+            return TransferResponse(
+                status: status,
+                body: body.makeArray(),
+                replies: headers.withBytes { Self.parseReplyLines($0) },
+                duration: finished - started,
+                bodyTruncated: body.truncated
+            )
+        }
+        return TransferResponse(
             status: status,
             headers: headers.withBytes { Self.parseHeaderFields($0) },
             body: body.makeArray(),
             duration: finished - started,
             bodyTruncated: body.truncated
         )
+    }
+
+    /// SMTP/FTP reply lines, line ends dropped, empty lines skipped.
+    static func parseReplyLines(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        bytes.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            var line = line
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
+        }
     }
 
     /// `Name: value` lines (status line already dropped) into fields, in order. Folded
@@ -296,6 +369,14 @@ let curlBodyCallback: curl_write_callback = { data, size, count, context in
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     transfer.appendBody(UnsafeRawBufferPointer(start: data, count: n))
     return n
+}
+
+/// READFUNCTION: the next bytes of the message or file being uploaded (SMTP, file uploads).
+let curlReadCallback: curl_read_callback = { buffer, size, count, context in
+    let capacity = size * count
+    guard let buffer, let context, capacity > 0 else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.readBody(into: UnsafeMutableRawPointer(buffer), capacity: capacity)
 }
 
 /// HEADERFUNCTION: one complete header line (CRLF included) per call, status lines too.

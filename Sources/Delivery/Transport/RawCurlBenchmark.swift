@@ -99,6 +99,100 @@ public enum RawCurlBenchmark {
         return Result(requests: finished, errors: errors + (requests - started), seconds: seconds)
     }
 
+    /// The SMTP ceiling: `concurrency` easy handles each sending the same `message` from `from` to
+    /// `recipient` on one multi handle on the calling thread, re-added as they finish (on their kept
+    /// connection: MAIL, RCPT, DATA without a new EHLO), until `requests` messages are done. Errors
+    /// count failed transfers. Blocks the calling thread like ``run(url:requests:concurrency:body:headers:)``,
+    /// and like every libcurl SMTP client it waits for each end-of-DATA reply inside `curl_multi_perform`.
+    public static func runSMTP(url: String, from: String, recipient: String, message: [UInt8], requests: Int, concurrency: Int) -> Result {
+        CurlLibrary.ensureInitialized()
+        let handles = max(1, min(concurrency, requests))
+        guard requests > 0, let multi = curl_multi_init() else {
+            return Result(requests: 0, errors: requests, seconds: 0)
+        }
+        defer { curl_multi_cleanup(multi) }
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, handles)
+
+        // One stable copy of the message; each handle reads it through its own cursor.
+        let messageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, message.count), alignment: 1)
+        defer { messageBuffer.deallocate() }
+        message.withUnsafeBytes { messageBuffer.copyMemory(from: $0) }
+        let cursors = UnsafeMutablePointer<UploadCursor>.allocate(capacity: handles)
+        cursors.initialize(repeating: UploadCursor(base: UnsafeRawPointer(messageBuffer.baseAddress!), count: message.count, offset: 0),
+                           count: handles)   // allocate(byteCount: ≥ 1) always has a base address
+        defer { cursors.deallocate() }
+
+        let recipients = curl_slist_append(nil, "<\(recipient)>")
+        defer { curl_slist_free_all(recipients) }
+
+        var easies: [UnsafeMutableRawPointer] = []
+        defer { for h in easies { curl_easy_cleanup(h) } }
+        for i in 0..<handles {
+            guard let h = curl_easy_init() else { break }
+            easies.append(h)
+            _ = url.withCString { ccurl_easy_setopt_str(h, CURLOPT_URL, $0) }
+            _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+            _ = ("<" + from + ">").withCString { ccurl_easy_setopt_str(h, CURLOPT_MAIL_FROM, $0) }
+            _ = ccurl_easy_setopt_slist(h, CURLOPT_MAIL_RCPT, recipients)
+            _ = ccurl_easy_setopt_long(h, CURLOPT_UPLOAD, 1)
+            _ = ccurl_easy_setopt_off(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
+            _ = ccurl_easy_setopt_read_cb(h, CURLOPT_READFUNCTION, cursorReadCallback)
+            _ = ccurl_easy_setopt_ptr(h, CURLOPT_READDATA, cursors + i)
+            _ = ccurl_easy_setopt_ptr(h, CURLOPT_PRIVATE, cursors + i)
+            _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, 30_000)
+        }
+        guard !easies.isEmpty else { return Result(requests: 0, errors: requests, seconds: 0) }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var started = 0, finished = 0, errors = 0
+        for h in easies {
+            _ = curl_multi_add_handle(multi, h)
+            started += 1
+        }
+        var running: Int32 = 0
+        var queued: Int32 = 0
+        while finished < started {
+            _ = curl_multi_perform(multi, &running)
+            while let done = curl_multi_info_read(multi, &queued) {
+                guard done.pointee.msg == CURLMSG_DONE, let h = done.pointee.easy_handle else { continue }
+                if done.pointee.data.result != CURLE_OK { errors += 1 }
+                finished += 1
+                _ = curl_multi_remove_handle(multi, h)
+                if started < requests {
+                    var cursor: UnsafeMutableRawPointer?
+                    _ = ccurl_easy_getinfo_ptr(h, CURLINFO_PRIVATE, &cursor)
+                    cursor?.assumingMemoryBound(to: UploadCursor.self).pointee.offset = 0
+                    _ = curl_multi_add_handle(multi, h)
+                    started += 1
+                }
+            }
+            if finished < started { _ = curl_multi_poll(multi, nil, 0, 1000, nil) }
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for h in easies { _ = curl_multi_remove_handle(multi, h) }
+        return Result(requests: finished, errors: errors + (requests - started), seconds: seconds)
+    }
+
+    /// Where one handle is in the shared message.
+    private struct UploadCursor {
+        var base: UnsafeRawPointer
+        var count: Int
+        var offset: Int
+    }
+
+    /// READFUNCTION over an ``UploadCursor``.
+    private static let cursorReadCallback: curl_read_callback = { buffer, size, count, context in
+        guard let buffer, let context else { return 0 }
+        let cursor = context.assumingMemoryBound(to: UploadCursor.self)
+        let n = min(size * count, cursor.pointee.count - cursor.pointee.offset)
+        guard n > 0 else { return 0 }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: cursor.pointee.base + cursor.pointee.offset, byteCount: n)
+        cursor.pointee.offset += n
+        return n
+    }
+
     /// The answers are not looked at; without a WRITEFUNCTION libcurl would print them to stdout.
     private static let discardCallback: curl_write_callback = { _, size, count, _ in size * count }
 }

@@ -10,8 +10,9 @@ public protocol Transport: Sendable {
     func perform(_ request: TransferRequest) async -> TransferResult
 }
 
-/// One request to a gateway: HTTP(S) today; SMTP and HylaFAX (FTP-like) transfers are added as
-/// further ``Kind``s by the email and fax channels.
+/// One request to a gateway: an HTTP(S) request, an SMTP(S) submission, or a file transfer to an
+/// FTP-like server (HylaFAX's client protocol). The pool and the controls never look at the kind;
+/// only the adapter that built the request and the transport do.
 public struct TransferRequest: Sendable {
     /// The HTTP verb. `post` and `put` send ``TransferRequest/body``; `get` sends none.
     public enum Method: String, Sendable, Hashable {
@@ -22,30 +23,98 @@ public struct TransferRequest: Sendable {
     public enum Kind: Sendable, Hashable {
         /// HTTP/1.1 (HTTP/2 where TLS negotiates it) to an `http` or `https` URL.
         case http(Method)
+        /// One message to an `smtp` or `smtps` URL (`smtp://host:port/ehlo-name`): ``TransferRequest/body``
+        /// is the whole RFC 5322 message with CRLF line ends; libcurl adds the dot-stuffing and the
+        /// final `.`. Connections (and their EHLO, STARTTLS and AUTH) are reused across messages.
+        case smtp(SMTPEnvelope)
+        /// A file transfer to an `ftp` URL on an FTP-like server such as HylaFAX's hfaxd.
+        case file(FileTransfer)
     }
 
     /// What to send; HTTP POST by default.
     public var kind: Kind
-    /// Full URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms?...`. Only `http` and `https` for ``Kind/http(_:)``.
+    /// Full URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms?...`; its scheme must fit ``kind``.
     public var url: String
-    /// Header lines, `Name: value` (no CR/LF inside).
+    /// Header lines, `Name: value` (no CR/LF inside). HTTP only.
     public var headers: [String]
-    /// The request body, sent as is for POST and PUT (set `Content-Type` in ``headers``).
+    /// The request body: sent as is for HTTP POST, PUT and PATCH (set `Content-Type` in
+    /// ``headers``), the message for SMTP, the file for an upload.
     public var body: [UInt8]
+    /// User name and password for SMTP AUTH or an FTP login; nil sends none.
+    public var login: Login?
     /// Connect and total time limits.
     public var timeouts: Timeouts
-    /// Certificate checks for `https` URLs.
+    /// Certificate checks for `https`, `smtps` and STARTTLS.
     public var tls: TLSOptions
 
     /// A POST by default, with 5 s connect and 30 s total timeouts and TLS verification on.
-    public init(kind: Kind = .http(.post), url: String, headers: [String] = [], body: [UInt8] = [],
+    public init(kind: Kind = .http(.post), url: String, headers: [String] = [], body: [UInt8] = [], login: Login? = nil,
                 timeouts: Timeouts = Timeouts(), tls: TLSOptions = TLSOptions()) {
         self.kind = kind
         self.url = url
         self.headers = headers
         self.body = body
+        self.login = login
         self.timeouts = timeouts
         self.tls = tls
+    }
+}
+
+/// An SMTP envelope: who the message is from and to, and whether the session must be encrypted.
+public struct SMTPEnvelope: Sendable, Hashable {
+    /// How the SMTP session is protected. `smtps://` URLs are TLS from the first byte whatever
+    /// this says.
+    public enum Security: String, Sendable, Hashable {
+        /// No TLS (a relay on the same host or a test peer).
+        case none
+        /// STARTTLS, and the transfer fails if the server does not offer it.
+        case startTLS = "starttls"
+    }
+
+    /// The envelope sender (`MAIL FROM`), an address without angle brackets; bounces go there.
+    public var from: String
+    /// The envelope recipients (`RCPT TO`), addresses without angle brackets.
+    public var recipients: [String]
+    public var security: Security
+
+    public init(from: String, recipients: [String], security: Security = .none) {
+        self.from = from
+        self.recipients = recipients
+        self.security = security
+    }
+}
+
+/// A file transfer on an FTP-like connection, with protocol commands around it (HylaFAX's hfaxd
+/// takes a document as a file, then `JNEW`, `JPARM …` and `JSUBM` to queue a job for it).
+public struct FileTransfer: Sendable, Hashable {
+    public enum Direction: Sendable, Hashable {
+        /// Store ``TransferRequest/body`` at the URL's path.
+        case upload
+        /// Fetch the URL's path into the response body (a directory listing when it ends in `/`).
+        case download
+    }
+
+    public var direction: Direction
+    /// Commands sent before the transfer (after login), in order.
+    public var commandsBefore: [String]
+    /// Commands sent after the transfer, in order. A refused command fails the transfer.
+    public var commandsAfter: [String]
+
+    public init(_ direction: Direction, commandsBefore: [String] = [], commandsAfter: [String] = []) {
+        self.direction = direction
+        self.commandsBefore = commandsBefore
+        self.commandsAfter = commandsAfter
+    }
+}
+
+/// A user name and password (SMTP AUTH, FTP USER/PASS). Never logged.
+public struct Login: Sendable, Hashable {
+    public var username: String
+    public var password: String
+
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
     }
 }
 
@@ -86,13 +155,22 @@ public enum TransferResult: Sendable {
 }
 
 /// What the gateway answered.
+///
+/// For SMTP and FTP-like transfers, a server that refused a step (a 4xx or 5xx reply to MAIL,
+/// RCPT, DATA, AUTH or a command) is an answer too: `status` is that reply's code and ``replies``
+/// ends with it. Only a transfer that got no such reply (refused connection, timeout, a
+/// connection dropped mid-DATA) is a ``TransferResult/failure(_:)``.
 public struct TransferResponse: Sendable {
-    /// The HTTP status (or the last SMTP/FTP reply code for other kinds).
+    /// The HTTP status, or the last SMTP/FTP reply code for other kinds.
     public var status: Int
     /// Response header fields in order received (names as sent).
     public var headers: [HeaderField]
-    /// The response body (at most the transport's limit; see ``bodyTruncated``).
+    /// The response body (at most the transport's limit; see ``bodyTruncated``). Empty for SMTP
+    /// and uploads.
     public var body: [UInt8]
+    /// The server's reply lines in order, for SMTP and FTP-like transfers (`250 OK`,
+    /// `200 New job created: jobid: 4 groupid: 4.`), without line ends. Empty for HTTP.
+    public var replies: [String]
     /// Wall time from the start of the transfer to its end.
     public var duration: Duration
     /// True when the gateway sent more body than the transport keeps (``CurlEngine`` keeps
@@ -101,11 +179,12 @@ public struct TransferResponse: Sendable {
     public var bodyTruncated: Bool
 
     /// A response as a transport (or a test's scripted transport) reports it.
-    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], duration: Duration = .zero,
+    public init(status: Int, headers: [HeaderField] = [], body: [UInt8] = [], replies: [String] = [], duration: Duration = .zero,
                 bodyTruncated: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.replies = replies
         self.duration = duration
         self.bodyTruncated = bodyTruncated
     }
