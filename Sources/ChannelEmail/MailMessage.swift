@@ -196,7 +196,9 @@ public enum MailHeader {
     /// base64 encoded words of UTF-8, each at most 75 characters, folded onto continuation lines.
     /// `nameLength` is the header name's length, so the first line stays within 78 characters.
     public static func unstructured(_ text: String, nameLength: Int) -> String {
-        let clean = text.replacing("\r\n", with: " ").replacing("\n", with: " ").replacing("\r", with: " ")
+        // A line break inside a header would end it: each one becomes a space.
+        let clean = text.utf8.contains(where: { $0 == 10 || $0 == 13 })
+            ? String(decoding: text.utf8.map { $0 == 10 || $0 == 13 ? 32 : $0 }, as: UTF8.self) : text
         if clean.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && nameLength + 2 + clean.utf8.count <= 78 { return clean }
         return encodedWords(clean, firstLineRoom: 78 - nameLength - 2)
     }
@@ -272,7 +274,25 @@ public enum MailHeader {
 
     /// Text with every line ending as CRLF (templates may use LF).
     static func crlf(_ text: String) -> String {
-        text.replacing("\r\n", with: "\n").replacing("\r", with: "\n").replacing("\n", with: "\r\n")
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 64)
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            switch byte {
+            case 13:
+                out.append(13)
+                out.append(10)
+            case 10 where previous == 13:
+                break   // the CR already ended this line
+            case 10:
+                out.append(13)
+                out.append(10)
+            default:
+                out.append(byte)
+            }
+            previous = byte
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

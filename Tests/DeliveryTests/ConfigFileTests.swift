@@ -1,3 +1,4 @@
+import ChannelEmail
 import ChannelIM
 import ChannelSMS
 import ChaparConfig
@@ -8,7 +9,7 @@ import Testing
 
 /// The configuration file: every problem reported with FILE:LINE and key, all at once.
 @Suite struct ConfigFileTests {
-    let kinds = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind]
+    let kinds = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind]
     let env = ["PW": "secret-pw", "CB": "callback-secret-0123456789", "TG": "tok"]
 
     func parse(_ text: String) throws(ConfigError) -> ChaparConfiguration {
@@ -162,10 +163,11 @@ import Testing
     @Test func theShippedExampleIsValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let env = ["CHAPAR_API_TOKEN": "0123456789abcdef0", "CHAPAR_CALLBACK_SECRET": "0123456789abcdef0", "KANNEL_PASSWORD": "p", "SMS_API_AUTHORIZATION": "Bearer x",
-                   "TELEGRAM_BOT_TOKEN": "t", "MATRIX_BOT_TOKEN": "m", "WEBHOOK_SECRET": "0123456789abcdef0"]
+                   "TELEGRAM_BOT_TOKEN": "t", "MATRIX_BOT_TOKEN": "m", "WEBHOOK_SECRET": "0123456789abcdef0", "SMTP_PASSWORD": "s"]
         let c = try ConfigFile.load(path: root.appendingPathComponent("config/chapar.yaml").path, environment: env, kinds: kinds)
         #expect(c.channels[.sms]?.first?.chain.map(\.name) == ["kannel-1", "sms-api"])
         #expect(c.channels[.im]?.count == 3)
+        #expect(c.channels[.email]?.first?.chain.map(\.name) == ["mail-relay"])
         #expect(c.server.port == 8480 && c.server.tokens == ["0123456789abcdef0"])
         // Callbacks without their own listen are answered where the server listens.
         #expect(c.callbacks?.publicURL == "http://127.0.0.1:8480")

@@ -494,13 +494,18 @@ final class DeliverFixture: Sendable {
 
     /// Creates notify.sms (4 partitions) unless it exists, and appends `jobs` with `chapar log produce`.
     func produce(_ jobs: [TestJob]) async throws {
-        let create = try await chapar(["log", "create", "notify.sms", "--partitions", "4", "--data-dir", dataDir])
+        try await produce(lines: jobs.map(\.line), to: "notify.sms")
+    }
+
+    /// Creates `topic` (4 partitions) unless it exists, and appends `KEY|JSON` lines with `chapar log produce`.
+    func produce(lines: [String], to topic: String) async throws {
+        let create = try await chapar(["log", "create", topic, "--partitions", "4", "--data-dir", dataDir])
         try #require(create.status == 0 || create.status == 73, "log create: \(create.stderr)")
         let file = root + "/jobs-\(UUID().uuidString.prefix(8)).txt"
-        try jobs.map { $0.line + "\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
-        let produce = try await chapar(["log", "produce", "notify.sms", "--key-separator", "|", "--data-dir", dataDir], stdinFile: file)
+        try lines.map { $0 + "\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
+        let produce = try await chapar(["log", "produce", topic, "--key-separator", "|", "--data-dir", dataDir], stdinFile: file)
         try #require(produce.status == 0, "log produce: \(produce.stderr)")
-        try #require(produce.stderr.contains("appended \(jobs.count) record(s) to notify.sms"), "log produce: \(produce.stderr)")
+        try #require(produce.stderr.contains("appended \(lines.count) record(s) to \(topic)"), "log produce: \(produce.stderr)")
     }
 
     /// `chapar deliveries list --json` with `filter` (e.g. `--status sent`), every row.
