@@ -14,6 +14,41 @@ public protocol GatewayAdapter: Sendable {
     func deliver(_ job: DeliveryJob, attempt: Int, via transport: any Transport) async -> AttemptResult
 }
 
+/// A gateway that settles a message's fate only after accepting it, and has to be asked (HylaFAX
+/// queues a fax, dials later, and keeps the outcome in its done queue). The pool keeps the record
+/// of every job such a gateway accepted, asks it every ``reportInterval`` about the ones without a
+/// final report, and acts on what it says: delivered → `delivered`; failed → another attempt after
+/// the gateway's retry policy's backoff while the job has attempts left (the job goes back into
+/// the ledger's schedule, with the same id), else `dead` with a dead letter. A push gateway
+/// (Kannel's delivery reports) needs none of this.
+public protocol ReportPollingAdapter: GatewayAdapter {
+    /// How often the pool asks.
+    var reportInterval: Duration { get }
+    /// The final fates among `references` (the gateway's own ids, as its ``AttemptOutcome/accepted(reference:response:)``
+    /// gave them); a reference without an entry has no final fate yet. A gateway that cannot be
+    /// asked now returns nothing (the pool asks again next time).
+    func reports(for references: [String], via transport: any Transport) async -> [String: PolledReport]
+}
+
+/// What a ``ReportPollingAdapter`` says about one message it had accepted.
+public struct PolledReport: Sendable, Hashable {
+    public enum Fate: Sendable, Hashable {
+        case delivered
+        /// It did not reach the recipient. `retry`: trying again may help (busy line, no answer);
+        /// false for a fate that will not change (a number that does not exist).
+        case failed(retry: Bool)
+    }
+
+    public var fate: Fate
+    /// The gateway's words, for the trace (`Busy signal detected`, `Kill time expired`).
+    public var detail: String
+
+    public init(_ fate: Fate, detail: String) {
+        self.fate = fate
+        self.detail = detail
+    }
+}
+
 /// How one attempt ended, with the gateway's status code (if it answered) for the ledger.
 public struct AttemptResult: Sendable, Hashable {
     public var outcome: AttemptOutcome

@@ -244,6 +244,43 @@ public final class DeliveryLedger: Sendable {
         }
     }
 
+    /// A job a polled gateway accepted and has not settled: what the pool needs to ask about it
+    /// and to act on the answer.
+    public struct AwaitingReport: Sendable, Hashable {
+        public var id: JobID
+        public var reference: String
+        public var attempts: Int
+        public var budgetFrom: Int
+        public var record: [UInt8]
+    }
+
+    /// `sent` jobs of `channel` through `gateway` that kept their record for a polled report, oldest first.
+    public func awaitingReports(channel: Channel, gateway: String, limit: Int) async throws(DeliveryError) -> [AwaitingReport] {
+        try await onWriterThread { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, gateway_ref, attempts, budget_from, record FROM jobs
+                WHERE status = 'sent' AND channel = ? AND gateway = ? AND gateway_ref IS NOT NULL AND record IS NOT NULL
+                ORDER BY updated_at LIMIT ?
+                """, arguments: [channel.rawValue, gateway, limit]).compactMap { row in
+                guard let id = try? JobID(row[0] as String) else { return nil }
+                let record: Data = row[4]
+                return AwaitingReport(id: id, reference: row[1], attempts: row[2], budgetFrom: row[3], record: Array(record))
+            }
+        }
+    }
+
+    /// Moves a `sent` job whose gateway reported a failure back into the schedule, due at `due`,
+    /// keeping its attempts (the retry budget goes on). False if the job was no longer `sent`.
+    /// Runs on the writer's connection after the updates submitted before it about this job.
+    public func reschedule(_ id: JobID, due: Timestamp, at: Timestamp, reason: String) async throws(DeliveryError) -> Bool {
+        try await onWriterThread(concerning: [id]) { db in
+            try db.execute(sql: """
+                UPDATE jobs SET status = 'scheduled', due_at = ?, updated_at = ?, reason = ? WHERE id = ? AND status = 'sent'
+                """, arguments: [due.milliseconds, at.milliseconds, reason, id.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
     /// The earliest `dueAt` among scheduled jobs of `channel`, if any.
     public func nextDue(channel: Channel) async throws(DeliveryError) -> Timestamp? {
         try await onWriterThread { db in
@@ -482,7 +519,7 @@ private final class LedgerWriter: @unchecked Sendable {
             """)
         let report = try db.cachedStatement(sql: "INSERT INTO reports (job, at, gateway, status, detail) VALUES (?, ?, ?, ?, ?)")
         let reportStatus = try db.cachedStatement(sql: """
-            UPDATE jobs SET status = ?, updated_at = ? WHERE id = ? AND status IN ('scheduled','retrying','sent')
+            UPDATE jobs SET status = ?, updated_at = ?, record = NULL WHERE id = ? AND status IN ('scheduled','retrying','sent')
             """)
         for op in writes {
             switch op {

@@ -139,6 +139,10 @@ public final class DeliveryPool: Sendable {
                 group.addTask { await self.capture { try await self.fetch(lane: lane, member: member) } }
             }
             group.addTask { await self.capture { try await self.schedule() } }
+            for gateway in Dictionary(routes.flatMap(\.router.chain).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }).values {
+                guard let adapter = gateway.adapter as? any ReportPollingAdapter else { continue }
+                group.addTask { await self.capture { try await self.pollReports(gateway.settings, adapter) } }
+            }
             group.addTask { await self.capture { try await self.commitPeriodically(members) } }
             group.addTask {
                 await self.send()
@@ -331,6 +335,49 @@ public final class DeliveryPool: Sendable {
         }
     }
 
+    // MARK: Polled reports
+
+    /// Asks a polled gateway, every ``ReportPollingAdapter/reportInterval``, about the jobs it
+    /// accepted that have no final fate yet, and acts on the answers (see ``ReportPollingAdapter``).
+    private func pollReports(_ settings: GatewaySettings, _ adapter: any ReportPollingAdapter) async throws {
+        while await sleep(adapter.reportInterval) {
+            let awaiting = try await ledger.awaitingReports(channel: channel, gateway: settings.name, limit: 500)
+            guard !awaiting.isEmpty else { continue }
+            let reports = await adapter.reports(for: awaiting.map(\.reference), via: transport)
+            for job in awaiting {
+                guard let report = reports[job.reference] else { continue }
+                let at = clock.now()
+                switch report.fate {
+                case .delivered:
+                    ledger.submit(DeliveryReport(job: job.id, at: at, gateway: settings.name, status: .delivered, detail: report.detail))
+                case .failed(let retry):
+                    // Kept as progress, not `failed`: the job is not over while it has attempts left.
+                    ledger.submit(DeliveryReport(job: job.id, at: at, gateway: settings.name, status: nil, detail: "failed: \(report.detail)"))
+                    var random = SystemRandomNumberGenerator()
+                    let delay = retry ? settings.retry.delay(afterAttempt: job.attempts - job.budgetFrom, retryAfter: nil, using: &random) : nil
+                    if let delay {
+                        let due = Timestamp(milliseconds: at.milliseconds + delay.milliseconds)
+                        if try await ledger.reschedule(job.id, due: due, at: at, reason: "\(settings.name) reported: \(report.detail); sending again") {
+                            state.withLock { $0.stats.retries += 1 }
+                        }
+                    } else if let decoded = try? JobCodec.decode(job.record) {
+                        let reason = retry ? "gave up after \(job.attempts) attempts: \(settings.name) reported: \(report.detail)"
+                                           : "\(settings.name) reported: \(report.detail)"
+                        logger.warning("delivery failed for good; moved to notify.dead", metadata: [
+                            "chapar.job": "\(job.id)", "chapar.gateway": "\(settings.name)", "chapar.problem": "\(reason)"])
+                        ledger.submit(LedgerEntry(job: decoded, status: .dead, attempts: job.attempts, at: at, gateway: settings.name,
+                                                  lastResponse: report.detail, reason: reason, record: job.record))
+                        state.withLock { s in
+                            s.deadLetters.append(DeadLetter.record(job: decoded, value: job.record, reason: reason, attempts: job.attempts,
+                                                                   gateway: settings.name, at: at))
+                            s.stats.dead += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Sending
 
     /// The sender: takes the next job (urgent first) whenever a gateway may take a request, and
@@ -415,8 +462,11 @@ public final class DeliveryPool: Sendable {
         switch outcome {
         case .accepted(let reference, let response):
             router.release(gateway, verdict: .healthy, outcome: "accepted", now: now)
+            // A gateway that is asked for the fate later keeps the record with the row: a failure
+            // it reports sends the job again (see reportPolling).
+            let keep = reference != nil && route.adapter is any ReportPollingAdapter
             ledger.submit(LedgerEntry(job: job, status: .sent, attempts: number, at: at, gateway: route.name, gatewayReference: reference,
-                                      lastResponse: response, attempt: record))
+                                      lastResponse: response, record: keep ? held.record : nil, attempt: record))
             finish(held, status: nil, at: at, counted: \.accepted)
         case .rejected(let reason):
             router.release(gateway, verdict: .healthy, outcome: "rejected", error: reason, now: now)
