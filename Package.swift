@@ -146,6 +146,7 @@ let package = Package(
                 "ChaparConfig",
                 "ChaparServer",
                 "ChaparDemo",
+                "ChannelFax",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
