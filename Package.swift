@@ -160,7 +160,7 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChannelFax", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
