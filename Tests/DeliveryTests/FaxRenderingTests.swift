@@ -9,8 +9,6 @@ import Testing
 
 @Suite(.timeLimit(.minutes(5)))
 struct FaxRenderingTests {
-    let directory = TestPaths.temporaryDirectory("fax")
-
     func renderer() throws -> FaxRenderer {
         try FaxRenderer(letterhead: try FaxFixtures.letterhead())
     }
@@ -21,6 +19,7 @@ struct FaxRenderingTests {
     }
 
     @Test func persianFaxIsOneA4PageWithItsWordsTheLetterheadAndAPersianHeader() throws {
+        let directory = TestPaths.temporaryDirectory("fax")  // kept with CHAPAR_KEEP_PEERS=1, to look at the PDFs
         defer { TestPaths.removePeerDirectory(directory) }
         let job = FaxFixtures.persianJob()
         let pdf = try renderer().render(try FaxDocument(job: job))
@@ -40,6 +39,7 @@ struct FaxRenderingTests {
     }
 
     @Test func englishFaxIsOneA4PageWithItsWordsTheLetterheadAndAnEnglishHeader() throws {
+        let directory = TestPaths.temporaryDirectory("fax")  // kept with CHAPAR_KEEP_PEERS=1, to look at the PDFs
         defer { TestPaths.removePeerDirectory(directory) }
         let job = FaxFixtures.englishJob()
         let pdf = try renderer().render(try FaxDocument(job: job))
@@ -62,6 +62,7 @@ struct FaxRenderingTests {
     /// (reference, page) sits at the other side.
     @Test(arguments: [Language.fa, .en])
     func linesAreAlignedToTheSideTheLanguageReadsFrom(language: Language) throws {
+        let directory = TestPaths.temporaryDirectory("fax")  // kept with CHAPAR_KEEP_PEERS=1, to look at the PDFs
         defer { TestPaths.removePeerDirectory(directory) }
         let job = language == .fa ? FaxFixtures.persianJob() : FaxFixtures.englishJob()
         let path = try PDFTools.write(try renderer().render(try FaxDocument(job: job)), to: directory, name: "align.pdf")
@@ -95,6 +96,7 @@ struct FaxRenderingTests {
     /// in order, and every page has the letterhead and its own "page X of Y".
     @Test(arguments: [Language.en, .fa])
     func longFaxContinuesOnFurtherPagesEachWithTheHeader(language: Language) throws {
+        let directory = TestPaths.temporaryDirectory("fax")  // kept with CHAPAR_KEEP_PEERS=1, to look at the PDFs
         defer { TestPaths.removePeerDirectory(directory) }
         let lines = (1...160).map { n in
             let marker = "T\(String(format: "%03d", n))"
@@ -193,6 +195,7 @@ struct FaxRenderingTests {
     }
 
     @Test func emptyTitleAndBodyStillMakeOnePage() throws {
+        let directory = TestPaths.temporaryDirectory("fax")  // kept with CHAPAR_KEEP_PEERS=1, to look at the PDFs
         defer { TestPaths.removePeerDirectory(directory) }
         let job = FaxFixtures.job(5, language: .fa, title: "", lines: [])
         let path = try PDFTools.write(try renderer().render(try FaxDocument(job: job)), to: directory, name: "empty.pdf")
