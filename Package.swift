@@ -128,6 +128,11 @@ let package = Package(
         ),
         // Realistic, reproducible demo customers and transactions (`chapar demo`, `chapar serve --demo`, benchmarks).
         .target(name: "ChaparDemo", dependencies: ["ChaparModels"], swiftSettings: upcoming),
+        // Pango and Cairo (PDF surface), for the fax documents.
+        .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
+        // Fax: A4 PDF documents (letterhead, header, Persian right-to-left or English), fax numbers.
+        // Notifier for its Jalali and Persian-digit date formatting, so dates read as in the other channels.
+        .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",
@@ -144,6 +149,7 @@ let package = Package(
                 "ChaparConfig",
                 "ChaparServer",
                 "ChaparDemo",
+                "ChannelFax",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,7 +163,7 @@ let package = Package(
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChannelEmail", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
+            dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChannelEmail", "ChannelFax", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 // The shared machinery for the real test peers (scripts/peers/): paths, errors, child processes.
-// The peers themselves: FaultGateway.swift, KannelPeer.swift, SynapsePeer.swift; an HTTP client
+// The peers themselves: FaultGateway.swift, KannelPeer.swift, SynapsePeer.swift, HylaFAXPeer.swift; an HTTP client
 // for tests that must not go through the code under test: TestCurl.swift.
 
 /// Where the repository and the test scratch space are.
