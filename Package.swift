@@ -132,7 +132,7 @@ let package = Package(
         .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
         // Fax: A4 PDF documents (letterhead, header, Persian right-to-left or English), fax numbers.
         // Notifier for its Jalali and Persian-digit date formatting, so dates read as in the other channels.
-        .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
+        .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "ChannelEmail", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",

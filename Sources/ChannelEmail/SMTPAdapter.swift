@@ -144,8 +144,12 @@ public struct SMTPAdapter: RequestResponseAdapter {
     }
 
     public func request(for job: DeliveryJob, attempt: Int) throws(PermanentFailure) -> TransferRequest {
-        let message = try message(for: job)
-        return TransferRequest(
+        request(message: try message(for: job))
+    }
+
+    /// The SMTP transfer of `message` through this gateway (the email-to-fax adapter sends its own messages).
+    public func request(message: MailMessage) -> TransferRequest {
+        TransferRequest(
             kind: .smtp(SMTPEnvelope(from: configuration.envelopeFrom, recipients: message.to.map(\.address),
                                      security: configuration.startTLS ? .startTLS : .none)),
             url: requestURL, body: message.encoded(), login: configuration.login, timeouts: timeouts, tls: tls)

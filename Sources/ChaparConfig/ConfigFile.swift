@@ -607,19 +607,6 @@ enum HostPort {
     }
 }
 
-/// Durations as written in the file.
-public enum DurationText {
-    /// `250ms`, `2s`, `1.5s`, `5m`, `1h`, `1d`; nil otherwise.
-    public static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (unit, seconds) in units where text.hasSuffix(unit) {
-            guard let n = Double(text.dropLast(unit.count)), n >= 0, n.isFinite else { return nil }
-            return .milliseconds(Int64((n * seconds * 1000).rounded()))
-        }
-        return nil
-    }
-}
-
 /// Line and message of Yams' parse errors.
 enum YAMLErrorLine {
     static func line(_ error: YamlError) -> Int {

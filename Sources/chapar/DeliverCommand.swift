@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChannelEmail
+import ChannelFax
 import ChannelIM
 import ChannelSMS
 import ChaparConfig
@@ -11,7 +12,7 @@ import Foundation
 import Logging
 
 /// The gateway types this binary knows, for the configuration file's `type:`.
-let adapterKinds: [AdapterKind] = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind]
+let adapterKinds: [AdapterKind] = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind, HylaFAXAdapter.kind, HTTPFaxAdapter.kind, EmailFaxAdapter.kind]
 
 /// `--config`, shared by the commands that read the configuration file.
 struct ConfigOptions: ParsableArguments {

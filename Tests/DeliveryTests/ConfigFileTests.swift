@@ -1,4 +1,5 @@
 import ChannelEmail
+import ChannelFax
 import ChannelIM
 import ChannelSMS
 import ChaparConfig
@@ -9,7 +10,7 @@ import Testing
 
 /// The configuration file: every problem reported with FILE:LINE and key, all at once.
 @Suite struct ConfigFileTests {
-    let kinds = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind]
+    let kinds = [KannelAdapter.kind, HTTPSMSAdapter.kind, MatrixAdapter.kind, TelegramAdapter.kind, WebhookAdapter.kind, SMTPAdapter.kind, HylaFAXAdapter.kind, HTTPFaxAdapter.kind, EmailFaxAdapter.kind]
     let env = ["PW": "secret-pw", "CB": "callback-secret-0123456789", "TG": "tok"]
 
     func parse(_ text: String) throws(ConfigError) -> ChaparConfiguration {

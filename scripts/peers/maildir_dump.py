@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Prints every message of a Maildir as one JSON line, decoded by Python's own email package (an
-independent reader of what Chapar wrote): usage: maildir_dump.py MAILDIR
+independent reader of what Chapar wrote): usage: maildir_dump.py MAILDIR [ATTACHMENT_DIR]
+With ATTACHMENT_DIR, every attachment is also written there (as <message file>-<filename>) and its
+path given as "saved".
 
     {"file":..,"mail_from":..,"rcpt_to":[..],"subject":"<decoded>","from":"<decoded>","to":..,
      "message_id":..,"date":..,"headers":{"lower-case name":"<decoded value>",..},
@@ -11,6 +13,7 @@ independent reader of what Chapar wrote): usage: maildir_dump.py MAILDIR
 import email, email.policy, json, os, sys
 
 root = sys.argv[1]
+save = sys.argv[2] if len(sys.argv) > 2 else None
 for sub in ("new", "cur"):
     folder = os.path.join(root, sub)
     if not os.path.isdir(folder):
@@ -30,8 +33,13 @@ for sub in ("new", "cur"):
             if part.is_multipart():
                 continue
             if part.get_filename():
-                out["attachments"].append({"filename": part.get_filename(), "type": part.get_content_type(),
-                                           "size": len(part.get_payload(decode=True))})
+                data = part.get_payload(decode=True)
+                attachment = {"filename": part.get_filename(), "type": part.get_content_type(), "size": len(data), "saved": ""}
+                if save:
+                    attachment["saved"] = os.path.join(save, name + "-" + os.path.basename(part.get_filename()))
+                    with open(attachment["saved"], "wb") as f:
+                        f.write(data)
+                out["attachments"].append(attachment)
             elif part.get_content_type() == "text/plain":
                 out["text"] = part.get_content()
             elif part.get_content_type() == "text/html":

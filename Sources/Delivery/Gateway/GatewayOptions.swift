@@ -38,10 +38,32 @@ public struct GatewayOptions: Sendable {
         }
     }
 
+    /// `250ms`, `2s`, `5m`, `1h`, `1d` within `range`.
+    public func duration(_ key: String, default value: Duration, range: ClosedRange<Duration>) throws(ConfigurationProblem) -> Duration {
+        guard let v = optional(key) else { return value }
+        guard let d = DurationText.parse(v), range.contains(d) else {
+            throw ConfigurationProblem(key: key, "'\(v)' is not a duration from \(range.lowerBound) to \(range.upperBound) (write e.g. 30s, 5m, 3h)")
+        }
+        return d
+    }
+
     public func integer(_ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationProblem) -> Int {
         guard let v = optional(key) else { return value }
         guard let n = Int(v), range.contains(n) else { throw ConfigurationProblem(key: key, "'\(v)' is not a whole number from \(range.lowerBound) to \(range.upperBound)") }
         return n
+    }
+}
+
+/// Durations as the configuration file writes them.
+public enum DurationText {
+    /// `250ms`, `2s`, `1.5s`, `5m`, `1h`, `1d`; nil otherwise.
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (unit, seconds) in units where text.hasSuffix(unit) {
+            guard let n = Double(text.dropLast(unit.count)), n >= 0, n.isFinite else { return nil }
+            return .milliseconds(Int64((n * seconds * 1000).rounded()))
+        }
+        return nil
     }
 }
 

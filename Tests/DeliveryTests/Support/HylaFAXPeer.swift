@@ -182,6 +182,13 @@ final class HylaFAXPeer: Sendable {
         return values
     }
 
+    /// `JOB id` then `JKILL` with the curl CLI: faxq moves the job to doneq as failed at once
+    /// (`Job aborted by request`), as if it had given up dialling.
+    func killWithCurl(_ id: Int) throws {
+        let result = try curl(["-Q", "JOB \(id)", "-Q", "JKILL", "--list-only", "\(url)/sendq/"])
+        guard result.status == 0 else { throw PeerError("curl JOB \(id) + JKILL failed (exit \(result.status)):\n\(result.stderr)") }
+    }
+
     /// Stops hfaxd and faxq by PID and waits for them (bounded). Idempotent. The directory stays
     /// until the peer is released (and then too with CHAPAR_KEEP_PEERS=1).
     func stop() {

@@ -7,6 +7,8 @@ struct StoredMail: Decodable, Sendable {
         let filename: String
         let type: String
         let size: Int
+        /// Where the attachment was written (``SMTPPeer/messages(savingAttachmentsTo:)``), else empty.
+        let saved: String
     }
 
     let file: String
@@ -73,9 +75,11 @@ final class SMTPPeer: Sendable {
         throw failure!  // set by the failed tries
     }
 
-    /// Every stored message, decoded by Python's email package.
-    func messages() throws -> [StoredMail] {
-        let result = try PeerCommand.run("/usr/bin/python3", [TestPaths.peerScripts + "/maildir_dump.py", maildir], timeout: .seconds(60))
+    /// Every stored message, decoded by Python's email package; with `directory`, their attachments
+    /// are written there too.
+    func messages(savingAttachmentsTo directory: String? = nil) throws -> [StoredMail] {
+        let result = try PeerCommand.run("/usr/bin/python3", [TestPaths.peerScripts + "/maildir_dump.py", maildir] + (directory.map { [$0] } ?? []),
+                                         timeout: .seconds(60))
         guard result.status == 0 else { throw PeerError("maildir_dump.py failed: \(result.stderr)") }
         let decoder = JSONDecoder()
         return try result.stdout.split(separator: "\n").map { try decoder.decode(StoredMail.self, from: Data($0.utf8)) }
