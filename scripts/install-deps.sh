@@ -7,6 +7,7 @@
 #   kannel, kannel-extras  bearerbox + smsbox + fakesmsc (/usr/lib/kannel/test/fakesmsc) for SMS tests
 #   curl                   the peer scripts' readiness checks, and the smoke tests' client
 #   python3-aiosmtpd       the SMTP server the email tests deliver to (run with /usr/bin/python3)
+#   openssl                the test certificate for the SMTP peer's STARTTLS and SMTPS
 #   hylafax-server, -client  faxq + hfaxd without a modem: the fax tests' real queue (scripts/peers/hylafax.sh)
 #   poppler-utils          pdftotext/pdfinfo: the fax tests read back the PDFs Chapar renders
 #   chromium               headless browser for the console tests (ConsoleTests): it loads each
@@ -22,7 +23,7 @@ SUDO=""
 # chromium: the console tests' browser (see above).
 # libpango1.0-dev, libcairo2-dev, fonts-noto-core: fax documents (A4 PDF, Persian shaped right to
 # left with Noto Naskh Arabic); the fonts are needed wherever Chapar runs, not only where it builds.
-packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl kannel kannel-extras chromium
+packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl openssl kannel kannel-extras chromium
           libpango1.0-dev libcairo2-dev fonts-noto-core poppler-utils python3-aiosmtpd hylafax-server hylafax-client)
 missing=()
 for p in "${packages[@]}"; do

@@ -172,6 +172,8 @@ public enum SMTPOutcome {
             switch r.status {
             case 200..<400:
                 return .accepted(reference: queueID(in: reply), response: reply)
+            case 530 where reply.lowercased().contains("starttls"):
+                return .rejected(reason: "\(gateway) requires TLS: \(reply) (set starttls: true, or use an smtps:// URL)")
             case 530, 534, 535, 538:
                 return .rejected(reason: "\(gateway) refused the login: \(reply) (check the gateway's username and password)")
             case 450:

@@ -164,11 +164,13 @@ import Testing
     @Test func theShippedExampleIsValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let env = ["CHAPAR_API_TOKEN": "0123456789abcdef0", "CHAPAR_CALLBACK_SECRET": "0123456789abcdef0", "KANNEL_PASSWORD": "p", "SMS_API_AUTHORIZATION": "Bearer x",
-                   "TELEGRAM_BOT_TOKEN": "t", "MATRIX_BOT_TOKEN": "m", "WEBHOOK_SECRET": "0123456789abcdef0", "SMTP_PASSWORD": "s"]
+                   "TELEGRAM_BOT_TOKEN": "t", "MATRIX_BOT_TOKEN": "m", "WEBHOOK_SECRET": "0123456789abcdef0", "SMTP_PASSWORD": "s",
+                   "FAX_API_AUTHORIZATION": "Bearer f"]
         let c = try ConfigFile.load(path: root.appendingPathComponent("config/chapar.yaml").path, environment: env, kinds: kinds)
         #expect(c.channels[.sms]?.first?.chain.map(\.name) == ["kannel-1", "sms-api"])
         #expect(c.channels[.im]?.count == 3)
         #expect(c.channels[.email]?.first?.chain.map(\.name) == ["mail-relay"])
+        #expect(c.channels[.fax]?.first?.chain.map(\.name) == ["hylafax", "fax-api"])
         #expect(c.server.port == 8480 && c.server.tokens == ["0123456789abcdef0"])
         // Callbacks without their own listen are answered where the server listens.
         #expect(c.callbacks?.publicURL == "http://127.0.0.1:8480")

@@ -233,7 +233,9 @@ struct CurlEngineTests {
             task.cancel()
             let error = try failure(await task.value)
             #expect(error.kind == .cancelled)
-            #expect(clock.now - start < .milliseconds(500))
+            // Far sooner than the 5 s answer; the bound leaves room for a loaded 2-core machine
+            // (501 ms was seen inside the whole suite).
+            #expect(clock.now - start < .seconds(2))
 
             // Cancelled before it even started.
             let early = Task {

@@ -23,10 +23,11 @@ let persianSubject = "بانک چاپار: برداشت ۱٬۲۵۰٬۰۰۰ ری�
 let persianText = "مشتری گرامی، مبلغ ۱٬۲۵۰٬۰۰۰ ریال از حساب شما برداشت شد.\nموجودی: ۹۸٬۷۵۰٬۰۰۰ ریال"
 let persianHTML = "<p dir=\"rtl\">مشتری گرامی، مبلغ <b>۱٬۲۵۰٬۰۰۰ ریال</b> از حساب شما برداشت شد.</p>"
 
-func smtpAdapter(_ url: String, name: String = "smtp-1", login: Login? = nil, unsubscribe: String? = nil) throws -> SMTPAdapter {
-    SMTPAdapter(name: name, configuration: .init(url: url, startTLS: false, login: login,
+func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false, caFile: String? = nil, login: Login? = nil,
+                 unsubscribe: String? = nil) throws -> SMTPAdapter {
+    SMTPAdapter(name: name, configuration: .init(url: url, startTLS: startTLS, login: login,
                                                  from: try Mailbox(parsing: "بانک چاپار <alerts@chapar.example>"), unsubscribe: unsubscribe),
-                timeouts: Timeouts(connect: .seconds(2), total: .seconds(2)))
+                timeouts: Timeouts(connect: .seconds(2), total: .seconds(2)), tls: TLSOptions(caFile: caFile))
 }
 
 /// The message bytes and headers, without a server.
@@ -243,6 +244,38 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", login: Login? = nil, un
             #expect(trace.attempts.first?.status == 535)
             #expect(trace.job.reason?.contains("username and password") == true, "\(String(describing: trace.job.reason))")
             #expect(try await h.deadLetters().contains { $0.job?.id == refused.id })
+        }
+        let mail = try await offPool { try smtp.waitForMessages(count: 1) }
+        #expect(mail.map(\.rcpt_to) == [["a@example.com"]])
+    }
+
+    /// STARTTLS and SMTPS with certificate checks on: a server whose certificate is trusted (its CA
+    /// file configured) gets the mail over TLS, with AUTH; an untrusted certificate is a TLS failure
+    /// (retried, then dead); plain SMTP to a server that requires STARTTLS says so.
+    @Test(arguments: ["starttls", "smtps"])
+    func tlsSessionsAreVerifiedAndCarryAuth(_ mode: String) async throws {
+        let smtp = try await offPool { try SMTPPeer.start(auth: "chapar:s3cret-pass", tls: mode) }
+        defer { smtp.stop() }
+        let engine = CurlEngine()
+        defer { engine.shutdown() }
+        let login = Login(username: "chapar", password: "s3cret-pass")
+        let trusted = emailJob(1, address: "a@example.com")
+        let untrusted = emailJob(2, address: "b@example.com")
+        let plain = emailJob(3, address: "c@example.com")
+        try await PoolHarness.with { h in
+            try await deliver([trusted], through: emailGateway(try smtpAdapter(smtp.url, startTLS: mode == "starttls", caFile: smtp.caFile, login: login)),
+                              in: h, engine: engine)
+            try await deliver([untrusted], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-untrusted", startTLS: mode == "starttls", login: login)),
+                              in: h, engine: engine)
+            #expect(try h.ledger.trace(trusted.id)?.job.status == .sent)
+            let u = try #require(try h.ledger.trace(untrusted.id))
+            #expect(u.job.status == .dead && u.attempts.allSatisfy { $0.response.contains("tls") }, "\(u.attempts)")
+            if mode == "starttls" {
+                try await deliver([plain], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-plain", startTLS: false, login: login)),
+                                  in: h, engine: engine)
+                let p = try #require(try h.ledger.trace(plain.id))
+                #expect(p.job.status == .dead && p.job.reason?.contains("starttls: true") == true, "\(String(describing: p.job.reason))")
+            }
         }
         let mail = try await offPool { try smtp.waitForMessages(count: 1) }
         #expect(mail.map(\.rcpt_to) == [["a@example.com"]])

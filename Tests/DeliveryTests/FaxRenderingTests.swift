@@ -7,7 +7,9 @@ import Testing
 // pdfinfo, the words from pdftotext (compared as sets: pdftotext prints right-to-left runs in
 // visual order, so phrases never compare), on every page of a paginated fax.
 
-@Suite(.timeLimit(.minutes(5)))
+// Serialized: rendering and poppler are CPU-bound and these tests are synchronous, so in parallel
+// they took both cooperative threads of a 2-core machine from the timing-sensitive tests of the run.
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct FaxRenderingTests {
     func renderer() throws -> FaxRenderer {
         try FaxRenderer(letterhead: try FaxFixtures.letterhead())
@@ -224,11 +226,13 @@ struct FaxRenderingTests {
     /// Thousands of renders in one process keep the resident set flat: every Pango, Cairo and GLib
     /// object is freed. Measured in a child (`chapar bench fax --json`), so that the other tests of
     /// this run, allocating meanwhile, do not move the figure.
-    @Test func manyRendersKeepMemoryFlat() throws {
-        let result = try ChaparCLI.run(["bench", "fax", "--documents", "3000", "--json"], timeout: .seconds(240))
+    @Test func manyRendersKeepMemoryFlat() async throws {
+        // 1,000 renders: leaking one Pango layout per render grew RSS by about 90 MiB over them,
+        // far past the bound. Run off the cooperative pool: the child takes ~20 s in a debug build.
+        let result = try await offPool { try ChaparCLI.run(["bench", "fax", "--documents", "1000", "--json"], timeout: .seconds(240)) }
         try #require(result.status == 0, "chapar bench fax failed: \(result.stderr)")
         let figures = try JSONDecoder().decode(FaxBenchFigures.self, from: Data(result.stdout.utf8))
-        #expect(figures.documents == 3000)
+        #expect(figures.documents == 1000)
         let growth = figures.residentEndMiB - figures.residentAfterWarmupMiB
         #expect(growth < 12, "RSS grew \(growth) MiB over \(figures.documents - figures.warmup) renders after warm-up (\(figures.residentAfterWarmupMiB) → \(figures.residentEndMiB) MiB)")
     }

@@ -4,11 +4,15 @@
 by the recipient, so one server serves every test.
 
 usage: smtp_peer.py --port PORT --maildir DIR [--auth USER:PASSWORD] [--no-store]
+                    [--tls starttls|smtps --cert CERT.pem --key KEY.pem]
 
 Binds 127.0.0.1 only; prints `ready <port>` (flushed) once it listens; SIGTERM/SIGINT stop it.
 Each EHLO prints `ehlo NAME` (one per connection). Each stored message gets two headers in front: `X-Peer-Mail-From: <sender>` and
 `X-Peer-Rcpt-To: <recipients, comma separated>` (the SMTP envelope as the server saw it).
 --no-store counts messages without writing them (benchmarks); `GET`-free: the count is printed on exit.
+
+--tls starttls offers STARTTLS and refuses MAIL before it (530); --tls smtps is TLS from the first
+byte. Either way with the given certificate.
 
 --auth USER:PASSWORD requires AUTH PLAIN or LOGIN (over plain TCP: this is a loopback test peer)
 before MAIL; a wrong password gets 535.
@@ -21,7 +25,7 @@ Faults, by the recipient's local part (anything else is accepted):
     drop@…          the connection is closed in the middle of DATA (after the body arrived, before any reply)
     silent@…        DATA's end is never answered (the client's timeout must end it)
 """
-import argparse, asyncio, mailbox, os, signal, sys
+import argparse, asyncio, mailbox, os, signal, ssl, sys, warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -30,6 +34,9 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--maildir", required=True)
 parser.add_argument("--auth")
 parser.add_argument("--no-store", action="store_true")
+parser.add_argument("--tls", choices=["starttls", "smtps"])
+parser.add_argument("--cert")
+parser.add_argument("--key")
 args = parser.parse_args()
 
 box = mailbox.Maildir(args.maildir, create=True)
@@ -99,7 +106,19 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 options = dict(hostname="127.0.0.1", port=args.port)
 if args.auth:
-    options.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    options.update(authenticator=authenticator, auth_required=True, auth_require_tls=(args.tls == "starttls"))  # aiosmtpd counts only STARTTLS as TLS
+if args.tls:
+    # One context for both sides: aiosmtpd's own readiness check connects through it as a client.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.load_cert_chain(args.cert, args.key)
+    if args.tls == "starttls":
+        options.update(tls_context=context, require_starttls=True)
+    else:
+        options.update(ssl_context=context)
 # Large enough for fax attachments; aiosmtpd's default (32 MiB) is fine, but say it.
 controller = Controller(Handler(), data_size_limit=32 << 20, **options)
 controller.start()

@@ -65,6 +65,18 @@ public enum RawCurlBenchmark {
         }
         guard !easies.isEmpty else { return Result(requests: 0, errors: requests, seconds: 0) }
 
+        return drive(multi, easies, requests: requests) { h, code in
+            var status = 0
+            _ = ccurl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+            return code == CURLE_OK && status < 400
+        }
+    }
+
+    /// Runs `easies` on `multi` until `requests` transfers have finished, re-adding each handle as
+    /// it finishes (after `restart`, if given). `succeeded` judges each finished transfer.
+    private static func drive(_ multi: UnsafeMutableRawPointer, _ easies: [UnsafeMutableRawPointer], requests: Int,
+                              restart: (UnsafeMutableRawPointer) -> Void = { _ in },
+                              succeeded: (UnsafeMutableRawPointer, CURLcode) -> Bool) -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         var started = 0
@@ -80,13 +92,11 @@ public enum RawCurlBenchmark {
             _ = curl_multi_perform(multi, &running)
             while let message = curl_multi_info_read(multi, &queued) {
                 guard message.pointee.msg == CURLMSG_DONE, let h = message.pointee.easy_handle else { continue }
-                let code = message.pointee.data.result
-                var status = 0
-                _ = ccurl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
-                if code != CURLE_OK || status >= 400 { errors += 1 }
+                if !succeeded(h, message.pointee.data.result) { errors += 1 }
                 finished += 1
                 _ = curl_multi_remove_handle(multi, h)
                 if started < requests {
+                    restart(h)
                     _ = curl_multi_add_handle(multi, h)
                     started += 1
                 }
@@ -143,36 +153,11 @@ public enum RawCurlBenchmark {
         }
         guard !easies.isEmpty else { return Result(requests: 0, errors: requests, seconds: 0) }
 
-        let clock = ContinuousClock()
-        let start = clock.now
-        var started = 0, finished = 0, errors = 0
-        for h in easies {
-            _ = curl_multi_add_handle(multi, h)
-            started += 1
-        }
-        var running: Int32 = 0
-        var queued: Int32 = 0
-        while finished < started {
-            _ = curl_multi_perform(multi, &running)
-            while let done = curl_multi_info_read(multi, &queued) {
-                guard done.pointee.msg == CURLMSG_DONE, let h = done.pointee.easy_handle else { continue }
-                if done.pointee.data.result != CURLE_OK { errors += 1 }
-                finished += 1
-                _ = curl_multi_remove_handle(multi, h)
-                if started < requests {
-                    var cursor: UnsafeMutableRawPointer?
-                    _ = ccurl_easy_getinfo_ptr(h, CURLINFO_PRIVATE, &cursor)
-                    cursor?.assumingMemoryBound(to: UploadCursor.self).pointee.offset = 0
-                    _ = curl_multi_add_handle(multi, h)
-                    started += 1
-                }
-            }
-            if finished < started { _ = curl_multi_poll(multi, nil, 0, 1000, nil) }
-        }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        for h in easies { _ = curl_multi_remove_handle(multi, h) }
-        return Result(requests: finished, errors: errors + (requests - started), seconds: seconds)
+        return drive(multi, easies, requests: requests, restart: { h in
+            var cursor: UnsafeMutableRawPointer?
+            _ = ccurl_easy_getinfo_ptr(h, CURLINFO_PRIVATE, &cursor)
+            cursor?.assumingMemoryBound(to: UploadCursor.self).pointee.offset = 0
+        }, succeeded: { _, code in code == CURLE_OK })
     }
 
     /// Where one handle is in the shared message.

@@ -89,20 +89,7 @@ final class HylaFAXPeer: Sendable {
         for binary in ["/usr/sbin/faxq", "/usr/sbin/hfaxd"] where !FileManager.default.isExecutableFile(atPath: binary) {
             throw PeerError("HylaFAX is not installed (\(binary) is missing): run scripts/install-deps.sh")
         }
-        // Two tries: the free port the script picked can be taken before hfaxd binds it.
-        var failure: any Error = PeerError("HylaFAX did not start")
-        for _ in 1...2 {
-            let directory = TestPaths.temporaryDirectory("hylafax")
-            do {
-                try runScript("start", directory, timeout: .seconds(60))
-                return try HylaFAXPeer(directory: directory, environment: readPeerEnvironment(directory + "/peer.env"))
-            } catch {
-                _ = try? PeerCommand.run(script, ["stop", directory], timeout: .seconds(30))
-                TestPaths.removePeerDirectory(directory)
-                failure = error
-            }
-        }
-        throw failure
+        return try startPeer("hylafax.sh", name: "hylafax", timeout: .seconds(60)) { try HylaFAXPeer(directory: $0, environment: $1) }
     }
 
     /// The jobs waiting in `sendq`, by id.

@@ -162,21 +162,7 @@ final class KannelPeer: Sendable {
         where !FileManager.default.isExecutableFile(atPath: binary) {
             throw PeerError("Kannel is not installed (\(binary) is missing): run scripts/install-deps.sh")
         }
-        // Two tries: a free port the script picked can be taken by another process before
-        // bearerbox binds it (tests start peers side by side).
-        var failure: (any Error)?
-        for _ in 1...2 {
-            let directory = TestPaths.temporaryDirectory("kannel")
-            do {
-                try runScript("start", directory, timeout: .seconds(60))
-                return try KannelPeer(directory: directory, environment: readPeerEnvironment(directory + "/peer.env"))
-            } catch {
-                _ = try? PeerCommand.run(script, ["stop", directory], timeout: .seconds(30))
-                TestPaths.removePeerDirectory(directory)
-                failure = error
-            }
-        }
-        throw failure!  // set by the failed tries
+        return try startPeer("kannel.sh", name: "kannel", timeout: .seconds(60)) { try KannelPeer(directory: $0, environment: $1) }
     }
 
     /// Every MT fakesmsc has printed so far, in order.

@@ -360,6 +360,31 @@ final class PeerProcess: Sendable {
 }
 
 /// Reads a `peer.env` file written by the peer scripts: `NAME=value` or `NAME='value'` lines.
+/// Starts a peer with `scripts/peers/<script> start DIR arguments…` in a new temp directory and
+/// builds it from the directory and its `peer.env`. Two tries: a free port the script picked can
+/// be taken by another process before the daemon binds it (tests start peers side by side). A
+/// failed try is stopped (`<script> stop DIR`) and its directory removed.
+func startPeer<Peer>(_ script: String, name: String, arguments: [String] = [], timeout: Duration,
+                     _ make: (_ directory: String, _ environment: [String: String]) throws -> Peer) throws -> Peer {
+    let path = TestPaths.peerScripts + "/" + script
+    var failure: any Error = PeerError("scripts/peers/\(script) did not start")
+    for _ in 1...2 {
+        let directory = TestPaths.temporaryDirectory(name)
+        do {
+            let result = try PeerCommand.run(path, ["start", directory] + arguments, timeout: timeout)
+            guard result.status == 0 else {
+                throw PeerError("scripts/peers/\(script) start \(directory) failed (exit \(result.status)):\n\(result.stderr)")
+            }
+            return try make(directory, readPeerEnvironment(directory + "/peer.env"))
+        } catch {
+            _ = try? PeerCommand.run(path, ["stop", directory], timeout: .seconds(30))
+            TestPaths.removePeerDirectory(directory)
+            failure = error
+        }
+    }
+    throw failure
+}
+
 func readPeerEnvironment(_ path: String) throws -> [String: String] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
         throw PeerError("cannot read \(path)")

@@ -39,6 +39,8 @@ final class SMTPPeer: Sendable {
     /// `smtp://127.0.0.1:<port>`.
     let url: String
     let maildir: String
+    /// The self-signed certificate of a TLS peer (trust it with `TLSOptions(caFile:)`), else nil.
+    let caFile: String?
     private let stopped = PeerLock(false)
 
     private static var script: String { TestPaths.peerScripts + "/smtp.sh" }
@@ -48,6 +50,7 @@ final class SMTPPeer: Sendable {
         self.directory = directory
         url = try environment.required("SMTP_URL", in: file)
         maildir = try environment.required("SMTP_MAILDIR", in: file)
+        caFile = environment["SMTP_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     deinit {
@@ -55,24 +58,13 @@ final class SMTPPeer: Sendable {
         TestPaths.removePeerDirectory(directory)
     }
 
-    /// Starts the server; `auth` (`user:password`) makes AUTH required.
-    static func start(auth: String? = nil) throws -> SMTPPeer {
-        var failure: (any Error)?
-        for _ in 1...2 {
-            let directory = TestPaths.temporaryDirectory("smtp")
-            do {
-                let result = try PeerCommand.run(script, ["start", directory] + (auth.map { ["--auth", $0] } ?? []), timeout: .seconds(30))
-                guard result.status == 0 else {
-                    throw PeerError("scripts/peers/smtp.sh start failed (exit \(result.status)):\n\(result.stderr)")
-                }
-                return try SMTPPeer(directory: directory, environment: readPeerEnvironment(directory + "/peer.env"))
-            } catch {
-                _ = try? PeerCommand.run(script, ["stop", directory], timeout: .seconds(30))
-                TestPaths.removePeerDirectory(directory)
-                failure = error
-            }
+    /// Starts the server; `auth` (`user:password`) makes AUTH required; `tls` (`starttls` or
+    /// `smtps`) makes TLS required, with a self-signed certificate (``caFile``).
+    static func start(auth: String? = nil, tls: String? = nil) throws -> SMTPPeer {
+        let arguments = (auth.map { ["--auth", $0] } ?? []) + (tls.map { ["--tls", $0] } ?? [])
+        return try startPeer("smtp.sh", name: "smtp", arguments: arguments, timeout: .seconds(30)) {
+            try SMTPPeer(directory: $0, environment: $1)
         }
-        throw failure!  // set by the failed tries
     }
 
     /// Every stored message, decoded by Python's email package; with `directory`, their attachments

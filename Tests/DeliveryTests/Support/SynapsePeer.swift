@@ -59,24 +59,7 @@ final class SynapsePeer: Sendable {
         guard FileManager.default.isExecutableFile(atPath: venvPython) else {
             throw PeerError("Matrix Synapse is not installed (\(venvPython) is missing): run scripts/install-deps.sh")
         }
-        // Two tries: the free port the script picked can be taken by another process before
-        // Synapse binds it (tests start peers side by side).
-        var failure: (any Error)?
-        for _ in 1...2 {
-            let directory = TestPaths.temporaryDirectory("synapse")
-            do {
-                let result = try PeerCommand.run(script, ["start", directory], timeout: .seconds(120))
-                guard result.status == 0 else {
-                    throw PeerError("scripts/peers/synapse.sh start \(directory) failed (exit \(result.status)):\n\(result.stderr)")
-                }
-                return try SynapsePeer(directory: directory, environment: readPeerEnvironment(directory + "/peer.env"))
-            } catch {
-                _ = try? PeerCommand.run(script, ["stop", directory], timeout: .seconds(30))
-                TestPaths.removePeerDirectory(directory)
-                failure = error
-            }
-        }
-        throw failure!  // set by the failed tries
+        return try startPeer("synapse.sh", name: "synapse", timeout: .seconds(120)) { try SynapsePeer(directory: $0, environment: $1) }
     }
 
     /// The room's messages, oldest first, read as the recipient (or with `token`).
