@@ -30,6 +30,9 @@ public final class DeliveryPool: Sendable {
     /// Wakes the sender (a job became ready, an attempt ended) and the fetchers (room freed).
     private let senderWake: Wakeup
     private let fetcherWake: [Wakeup]
+    /// The gateways that are asked for their messages' fates later (``ReportPollingAdapter``),
+    /// found once here rather than by a dynamic cast per accepted job.
+    private let polledGateways: Set<String>
 
     /// Which jobs a gateway chain serves: every job of the channel (`scheme` nil), or the IM jobs
     /// whose address has this scheme (`telegram`, `matrix`, `webhook`).
@@ -68,6 +71,7 @@ public final class DeliveryPool: Sendable {
         self.logger = logger
         senderWake = Wakeup()
         fetcherWake = [Wakeup(), Wakeup(), Wakeup()]
+        polledGateways = Set(routes.flatMap(\.chain).filter { $0.adapter is any ReportPollingAdapter }.map(\.name))
     }
 
     /// The lane topics, urgent first.
@@ -464,7 +468,7 @@ public final class DeliveryPool: Sendable {
             router.release(gateway, verdict: .healthy, outcome: "accepted", now: now)
             // A gateway that is asked for the fate later keeps the record with the row: a failure
             // it reports sends the job again (see reportPolling).
-            let keep = reference != nil && route.adapter is any ReportPollingAdapter
+            let keep = reference != nil && !polledGateways.isEmpty && polledGateways.contains(route.name)
             ledger.submit(LedgerEntry(job: job, status: .sent, attempts: number, at: at, gateway: route.name, gatewayReference: reference,
                                       lastResponse: response, record: keep ? held.record : nil, attempt: record))
             finish(held, status: nil, at: at, counted: \.accepted)
