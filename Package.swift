@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "ChaparModels",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SeenIndex calls SQLite's C API directly for its hot lookups.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

@@ -61,6 +61,15 @@ public final class EventLog: MessageLog {
     var fileSystem: any FileSystem { configuration.fileSystem }
     var clock: any ChaparClock { configuration.clock }
 
+    /// Who the LOCK file says holds the directory: `process 4242 (chapar ingest tx.csv)`, or
+    /// `another process` when it says nothing readable (an older chapar wrote only the pid).
+    static func lockHolder(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let pid = lines.first, Int(pid) != nil else { return "another process" }
+        guard lines.count > 1 else { return "process \(pid)" }
+        return "process \(pid) (\(lines[1]))"
+    }
+
     /// Opens (creating if needed) a data directory, running recovery on every partition.
     public static func open(_ configuration: Configuration) throws(LogError) -> EventLog {
         try EventLog(configuration)
@@ -78,9 +87,8 @@ public final class EventLog: MessageLog {
         do {
             lock = try fs.lockFile(dir + "/LOCK")
         } catch where error.kind == .locked {
-            let holder = (try? AtomicFile.read(dir + "/LOCK", fileSystem: fs)).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-            let who = holder.isEmpty ? "another process" : "process \(holder)"
-            throw LogError(.locked, "data directory \(dir) is in use by \(who) (a running `chapar serve` or another chapar command); stop it first, or use a different --data-dir")
+            let holder = (try? AtomicFile.read(dir + "/LOCK", fileSystem: fs)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw LogError(.locked, "data directory \(dir) is in use by \(Self.lockHolder(holder)); stop it first, or use a different --data-dir")
         } catch {
             throw LogError(.storage, "cannot lock data directory \(dir) (\(error))")
         }

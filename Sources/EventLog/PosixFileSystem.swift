@@ -87,8 +87,12 @@ public struct PosixFileSystem: FileSystem {
             Glibc.close(fd)
             throw Self.error("lock", path, code)
         }
-        // Record who holds the lock so the error seen by a second process can name it.
-        let text = "\(getpid())\n"
+        // Record who holds the lock (process id, then its command line, cut short) so the error a
+        // second process sees can name it: `chapar ingest …`, `chapar serve`, a test.
+        var command = CommandLine.arguments.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.joined(separator: " ")
+        if command.count > 160 { command = String(command.prefix(160)) + "…" }
+        command = String(command.map { $0.isNewline ? " " : $0 })
+        let text = "\(getpid())\n\(command)\n"
         _ = ftruncate(fd, 0)
         _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
         return PosixLock(fd: fd)

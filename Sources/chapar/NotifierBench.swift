@@ -64,9 +64,9 @@ struct NotifierBench: AsyncParsableCommand {
             var started = clock.now
             let store = try CustomerStore.open(path: DataLayout(dir).customers, logger: quietLogger())
             // One bulk import into the empty store (the fast path: no per-row replace checks).
-            try store.importProfiles((1...customers).map { Self.profile($0, heavy: allChannels) })
+            let imported = try store.importProfiles((1...customers).map { Self.profile($0, heavy: allChannels) })
             let importSeconds = (clock.now - started).seconds
-            progress("customers: \(customers) in \(String(format: "%.1f", importSeconds)) s")
+            progress("customers: \(imported.customers) (\(imported.channels) channel preferences) in \(String(format: "%.1f", importSeconds)) s")
 
             // 2. Events, durable, keyed by account; ids carry a per-account sequence for the order check.
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", ioThreads: ioThreads, logger: quietLogger()))

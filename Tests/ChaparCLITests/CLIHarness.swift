@@ -58,7 +58,8 @@ enum CLI {
     /// probe may win the lock and the holder be the one refused.
     static func startDirectoryHolder(_ dir: String) throws -> Process {
         try startBackground(["log", "consume", "t", "--data-dir", dir], what: "the holder never took the lock") {
-            (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8)) == "\($0)\n"
+            // LOCK holds the holder's pid, then its command line.
+            (try? String(contentsOfFile: dir + "/LOCK", encoding: .utf8))?.hasPrefix("\($0)\n") == true
         }.process
     }
 

@@ -31,7 +31,7 @@ enum FormatsBenchmarkSupport {
     /// A camt.054.001.08 notification with `count` entries over 1,000 Iranian accounts (one Ntfctn
     /// per account block), each with one TxDtls, UETR, Persian remittance text.
     static func writeCamt(count: Int, to path: String) {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        precondition(FileManager.default.createFile(atPath: path, contents: nil), "cannot create \(path)")
         let h = FileHandle(forWritingAtPath: path)!
         var buf = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">\n<BkToCstmrDbtCdtNtfctn>\n<GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2024-03-20T10:00:00+03:30</CreDtTm></GrpHdr>\n"
         var rng = FormatsFuzzRNG(seed: 42)
@@ -71,7 +71,7 @@ enum FormatsBenchmarkSupport {
 
     /// An MT940 file of `count` entries in statements of 100, with reconciling balances.
     static func writeMT940(count: Int, to path: String) {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        precondition(FileManager.default.createFile(atPath: path, contents: nil), "cannot create \(path)")
         let h = FileHandle(forWritingAtPath: path)!
         var buf = ""
         var rng = FormatsFuzzRNG(seed: 7)

@@ -51,7 +51,7 @@ enum FormatTestSupport {
     /// A fresh scratch file with `bytes`, removed by the caller's `defer`.
     static func scratch(_ bytes: [UInt8], ext: String) -> String {
         let path = NSTemporaryDirectory() + "chapar-formats-\(UUID().uuidString).\(ext)"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot create \(path)")
         return path
     }
 
