@@ -14,7 +14,7 @@ public struct EntryError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public init(_ location: EntryLocation, _ message: String) {
         self.location = location
-        self.message = message
+        self.message = ErrorText.bounded(message)
     }
 
     public var description: String { "\(location): \(message)" }
@@ -51,10 +51,41 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.message = message
+        self.message = ErrorText.bounded(message)
     }
 
     public var description: String { message }
+}
+
+/// Error messages quote the offending input; a broken file can make that input huge (a 100 KB
+/// line of NUL bytes) or unprintable. Every ingest error message goes through ``bounded(_:)``:
+/// control characters are shown escaped (`\0`, `\u{1B}`), and a message longer than
+/// ``limit`` characters keeps its first ``limit`` and says how much was cut.
+public enum ErrorText {
+    public static let limit = 500
+
+    public static func bounded(_ message: String) -> String {
+        var out = ""
+        var kept = 0
+        var cut = 0
+        for character in message {
+            guard kept < limit else {
+                cut += 1
+                continue
+            }
+            if let scalar = character.unicodeScalars.first, character.unicodeScalars.count == 1,
+               scalar.value < 0x20 && scalar != "\t" && scalar != "\n" || scalar.value == 0x7F {
+                let escaped = scalar.value == 0 ? "\\0" : "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+                out += escaped
+                kept += escaped.count
+            } else {
+                out.append(character)
+                kept += 1
+            }
+        }
+        if cut > 0 { out += "… (\(cut) more characters cut)" }
+        return out
+    }
 }
 
 /// How a parser reads its input.

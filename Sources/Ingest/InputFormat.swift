@@ -31,16 +31,34 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
 
     /// The format of the file at `path`: by extension where it is unambiguous, otherwise by its
     /// first 4 KiB (XML with the camt.054 namespace → camt054; `{1:` or a `:20:` tag → mt940;
-    /// `{` → jsonl; anything else → csv). An empty file is csv (and yields nothing).
+    /// `{` → jsonl; anything else → csv). Checks ``checkIsText(path:name:)`` first.
     public static func detect(path: String) throws(IngestError) -> InputFormat {
+        let head = try checkIsText(path: path, name: path)
         let lower = path.lowercased()
         if lower.hasSuffix(".csv") { return .csv }
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .jsonl }
         if lower.hasSuffix(".sta") || lower.hasSuffix(".mt940") || lower.hasSuffix(".mt942") || lower.hasSuffix(".940") || lower.hasSuffix(".942") {
             return .mt940
         }
-        let head = try readHead(path)
         return try sniff(head, name: path)
+    }
+
+    /// One rule for every format, before any parser runs: an empty file (nothing but spaces,
+    /// line ends or a BOM) is refused as empty, and a file with NUL bytes in its first 4 KiB is
+    /// refused as not text (bank files are text: UTF-8 or a legacy 8-bit encoding). Returns the
+    /// first 4 KiB for sniffing.
+    @discardableResult
+    public static func checkIsText(path: String, name: String) throws(IngestError) -> [UInt8] {
+        let head = try readHead(path)
+        var bytes = head[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) {
+            throw IngestError(.invalidFormat, "\(name):1: the file is empty; nothing was ingested (if the bank had no entries there is nothing to do, otherwise ask for the file again)")
+        }
+        if let nul = head.firstIndex(of: 0) {
+            throw IngestError(.invalidFormat, "\(name) is not a text file (a NUL byte at offset \(nul)); ingest reads CSV, JSON Lines, camt.054 XML and MT940/MT942 text (UTF-8, or --encoding for a legacy one); check that the transfer did not damage it")
+        }
+        return head
     }
 
     /// Content sniffing over the first bytes of a file.
@@ -80,6 +98,7 @@ public enum InputFormat: String, Sendable, CaseIterable, CustomStringConvertible
     /// Opens a parser for `path` in this format (``auto`` detects first).
 
     public func makeParser(path: String, displayName: String, options: ParserOptions) throws(IngestError) -> any EntryParser {
+        if self != .auto { try InputFormat.checkIsText(path: path, name: displayName) }
         switch self == .auto ? try InputFormat.detect(path: path) : self {
         case .auto, .csv: return try CSVParser(path: path, displayName: displayName, options: options)
         case .jsonl: return try JSONLinesParser(path: path, displayName: displayName, options: options)

@@ -36,7 +36,37 @@ import Testing
         #expect(throws: IngestError.self) { try InputFormat(parsing: "xls") }
         let dir = Fixture.directory("format")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = Fixture.file(dir, "a.csv", "")
+        let path = Fixture.file(dir, "a.csv", "a,b\n")
         #expect(throws: Never.self) { _ = try InputFormat.auto.makeParser(path: path, displayName: "a.csv", options: ParserOptions()) }
+    }
+
+    /// One rule for every format, detected or named: an empty file is refused as empty (exit 65),
+    /// and a file with NUL bytes is refused as not text, whatever its name says.
+    @Test(arguments: ["x.csv", "x.jsonl", "x.xml", "x.sta", "x.txt"])
+    func emptyAndBinaryFilesAreRefusedAlikeInEveryFormat(_ name: String) throws {
+        let dir = Fixture.directory("format")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (content, expected) in [("", "the file is empty"), ("\u{FEFF}\n \r\n", "the file is empty"),
+                                    (String(repeating: "\0", count: 100_000), "is not a text file (a NUL byte at offset 0)")] {
+            let path = Fixture.file(dir, name, content)
+            for format in [InputFormat.auto, .csv, .jsonl, .camt054, .mt940] {
+                #expect {
+                    _ = try format.makeParser(path: path, displayName: name, options: ParserOptions())
+                } throws: { error in
+                    guard let error = error as? IngestError else { return false }
+                    return error.code == .invalidFormat && error.message.contains(expected) && error.message.count < 400
+                }
+            }
+        }
+    }
+
+    /// A message quoting a huge or unprintable piece of input stays short and printable.
+    @Test func errorMessagesAreBoundedAndEscaped() {
+        let message = ErrorText.bounded("unknown column '" + String(repeating: "\u{1B}", count: 100_000) + "'")
+        #expect(message.count < ErrorText.limit + 60)
+        #expect(message.hasPrefix("unknown column '\\u{1B}\\u{1B}"))
+        #expect(message.hasSuffix("more characters cut)"))
+        #expect(ErrorText.bounded("a\tb\nc") == "a\tb\nc")
+        #expect(IngestError(.invalidFormat, "bad '\u{0}'").message == "bad '\\0'")
     }
 }
