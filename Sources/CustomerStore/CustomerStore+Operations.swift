@@ -27,7 +27,8 @@ extension CustomerStore {
     static let knownTimeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC", "GMT"])
 
     /// Checks what the types alone cannot: a printable name, a known time zone, one preference per
-    /// channel whose address belongs to it, no account listed twice.
+    /// channel whose address belongs to it, no account listed twice, and an account that looks like
+    /// an IBAN is a valid one (its country's length, its check digits).
     public static func validate(_ p: CustomerProfile) throws(InvalidValue) {
         try validateName(p.name)
         try validateTimeZone(p.timeZone)
@@ -43,6 +44,9 @@ extension CustomerStore {
         }
         if p.accounts.count > 1 && Set(p.accounts).count != p.accounts.count {
             throw InvalidValue("accounts", "an account is listed twice; list each account once")
+        }
+        for account in p.accounts {
+            if let problem = IBAN.problem(account.rawValue) { throw InvalidValue("accounts", problem) }
         }
     }
 

@@ -66,7 +66,7 @@ struct CustomersCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a customer.",
-            discussion: "Example: chapar customers add C0000001 --name 'علی رضایی' --language fa --phone 09121234567 --account IR820170000000000000000002")
+            discussion: "Example: chapar customers add C0000001 --name 'علی رضایی' --language fa --phone 09121234567 --account IR490170000000000000000002")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Customer id: letters, digits, '.', '_' and '-'.") var id: String
         @Option(help: "Display name (Persian or Latin).") var name: String

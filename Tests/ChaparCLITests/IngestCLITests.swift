@@ -9,7 +9,7 @@ import Glibc
 /// and memory that stays flat on a large file.
 @Suite struct IngestCLITests {
     static let header = "id,account,direction,amount,currency,booked_at,description\n"
-    static let acct = "IR820170000000000000000002"
+    static let acct = "IR490170000000000000000002"
 
     static func write(_ dir: String, _ name: String, _ text: String) -> String {
         let path = dir + "/" + name

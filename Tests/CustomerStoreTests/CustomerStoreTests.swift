@@ -118,7 +118,7 @@ import Testing
         let store = try Fixture.store(dir)
         let name = "فاطمه حسینیِ تهرانی ۱۴۰۲"
         let id = try CustomerID("C0000001")
-        try store.add(try Fixture.profile("C0000001", name: name, accounts: ["IR820170000000000000000002"], email: "f@example.com"))
+        try store.add(try Fixture.profile("C0000001", name: name, accounts: ["IR490170000000000000000002"], email: "f@example.com"))
         #expect(throws: CustomerStoreError.self) { try store.add(try Fixture.profile("C0000001")) }
         let stored = try #require(try store.customer(id))
         #expect(stored.name == name)
@@ -131,7 +131,7 @@ import Testing
         try store.update(id) { p in p.channels[0].quietHours = try QuietHours(parsing: "22:00-07:00") }
         let updated = try #require(try store.customer(id))
         #expect(updated.preference(for: .email)?.enabled == false)
-        #expect(updated.accounts.map(\.rawValue) == ["IR820170000000000000000002", "IR1"])
+        #expect(updated.accounts.map(\.rawValue) == ["IR490170000000000000000002", "IR1"])
         #expect(updated.preference(for: .sms)?.quietHours?.description == "22:00-07:00")
         #expect(try store.customers(forAccount: try AccountID("ir1")).map(\.id) == [id])
 
@@ -347,5 +347,36 @@ import Testing
             (error as? CustomerStoreError)?.code == .invalid
         }
         #expect(try store.count() == 0)
+    }
+}
+
+/// Account ids that look like IBANs must be valid ones; other account numbers stay free-form.
+@Suite struct AccountIBANTests {
+    @Test(arguments: [
+        ("IR270170000000100324200001", nil),                 // valid Iranian IBAN
+        ("DE89370400440532013000", nil),                     // valid German IBAN
+        ("GB82WEST12345698765432", nil),
+        ("0170-1003242-01", nil),                            // a bank's own number: not IBAN-shaped
+        ("IR1", nil),
+        ("IR280170000000100324200001", "check digits (28) do not match"),
+        ("IR27017000000010032420001", "which has 26 characters, not 25"),
+        ("DE8937040044053201300", "which has 22 characters, not 21"),
+    ] as [(String, String?)])
+    func ibanShapedAccountsAreChecked(_ account: String, _ problem: String?) throws {
+        let dir = Fixture.directory("iban")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Fixture.store(dir)
+        let profile = try Fixture.profile("C1", accounts: [account])
+        if let problem {
+            #expect {
+                try store.add(profile)
+            } throws: { error in
+                "\(error)".contains(problem) && "\(error)".contains(account)
+            }
+            #expect(try store.customers(forAccount: try AccountID(account)).isEmpty, "nothing half-applied")
+        } else {
+            try store.add(profile)
+            #expect(try store.customers(forAccount: try AccountID(account)).map(\.id.rawValue) == ["C1"])
+        }
     }
 }

@@ -52,7 +52,7 @@ enum Fixture {
     }
 
     static let header = "id,account,direction,amount,currency,balance,booked_at,value_date,description,counterparty,origin_channel\n"
-    static let account = "IR820170000000000000000002"
+    static let account = "IR490170000000000000000002"
 }
 
 extension ParsedEntry {

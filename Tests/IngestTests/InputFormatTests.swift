@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: [
         ("<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">", InputFormat.camt054),
         ("{1:F01BANKIRTHAXXX0000000000}{2:I940}{4:\n:20:STMT\n", .mt940),
-        (":20:REF123\r\n:25:IR820170000000000000000002\r\n", .mt940),
+        (":20:REF123\r\n:25:IR490170000000000000000002\r\n", .mt940),
         ("\u{FEFF}{\"account\":\"IR82\"}\n", .jsonl),
         ("id,account,direction\n", .csv),
         ("", .csv),

@@ -6,7 +6,7 @@ import Testing
 /// JSON Lines: broken JSON and wrong shapes first, then amounts that never pass through Double.
 @Suite struct JSONLinesParserTests {
     static let acct = Fixture.account
-    static let good = #"{"id":"T0","account":"IR820170000000000000000002","direction":"debit","amount":"100","currency":"IRR","booked_at":"2026-11-24"}"#
+    static let good = #"{"id":"T0","account":"IR490170000000000000000002","direction":"debit","amount":"100","currency":"IRR","booked_at":"2026-11-24"}"#
 
     @Test(arguments: [
         (#"{"id":"T1","account":"IR82","direction":"debit","amount":"100","currency":"IRR","booked_at":"2026-11-24""#, "a closing '}' is missing"),

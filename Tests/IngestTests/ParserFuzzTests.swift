@@ -8,15 +8,15 @@ import Testing
 @Suite struct ParserFuzzTests {
     static let csvSeed = #"""
         type,id,account,direction,amount,currency,balance,booked_at,value_date,description,counterparty,origin_channel,kind,customer,template,vars,expires_at
-        transaction,T1,IR820170000000000000000002,debit,1200000,IRR,-5,2026-11-24T09:30:00+03:30,2026-11-24,"خرید, ""کافه""",کافه,pos,,,,,
-        transaction,,IR820170000000000000000002,C,12.50,EUR,,2026-11-24,,"چند
+        transaction,T1,IR490170000000000000000002,debit,1200000,IRR,-5,2026-11-24T09:30:00+03:30,2026-11-24,"خرید, ""کافه""",کافه,pos,,,,,
+        transaction,,IR490170000000000000000002,C,12.50,EUR,,2026-11-24,,"چند
         خطی",,atm,,,,,
         message,M1,,,,,,2026-11-24T10:00:00Z,,,,,security,C0000001,otp,code=123456,2026-11-24T10:02:00Z
 
         """#
     static let jsonlSeed = #"""
-        {"id":"T1","account":"IR820170000000000000000002","direction":"debit","amount":"1200000","currency":"IRR","booked_at":"2026-11-24T09:30:00+03:30","description":"خرید \"کافه\""}
-        {"account":"IR820170000000000000000002","direction":"C","amount":12.50,"currency":"EUR","balance":-3,"booked_at":"2026-11-24"}
+        {"id":"T1","account":"IR490170000000000000000002","direction":"debit","amount":"1200000","currency":"IRR","booked_at":"2026-11-24T09:30:00+03:30","description":"خرید \"کافه\""}
+        {"account":"IR490170000000000000000002","direction":"C","amount":12.50,"currency":"EUR","balance":-3,"booked_at":"2026-11-24"}
         {"type":"message","customer":"C0000001","kind":"security","template":"otp","vars":{"code":"123456"},"created_at":"2026-11-24T10:00:00Z","expires_at":"2026-11-24T10:02:00Z"}
 
         """#
