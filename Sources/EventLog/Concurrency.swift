@@ -63,12 +63,15 @@ final class BlockingExecutor: @unchecked Sendable {
     private var timed: [(deadline: UInt64, job: @Sendable () -> Void)] = []
     private var stopping = false
     private var running = 0
+    /// Workers that have not exited yet (with `lock` held).
+    private var live: Int
     private let exited = ConditionLock()
     private var exitedCount = 0
     let threadCount: Int
 
     init(threads: Int, name: String) {
         threadCount = max(1, threads)
+        live = threadCount
         for i in 0..<threadCount {
             let thread = Thread { [self] in self.workerLoop() }
             thread.name = "\(name)-\(i)"
@@ -106,17 +109,28 @@ final class BlockingExecutor: @unchecked Sendable {
     }
 
     /// Finishes queued jobs (timed ones whose time has not come are dropped) and joins the threads.
+    /// Called on one of the executor's own threads (the last reference to a log dropped inside a
+    /// job), it only tells the threads to stop: waiting for itself would never end.
     func shutdown() {
         lock.lock()
         stopping = true
         lock.broadcast()
         lock.unlock()
+        if isWorkerThread { return }
         exited.lock()
         while exitedCount < threadCount { exited.wait(until: nil) }
         exited.unlock()
     }
 
+    /// True on one of this executor's threads.
+    private var isWorkerThread: Bool {
+        (Thread.current.threadDictionary[Self.workerKey] as? ObjectIdentifier) == ObjectIdentifier(self)
+    }
+
+    private static let workerKey = "chapar.blocking-executor"
+
     private func workerLoop() {
+        Thread.current.threadDictionary[Self.workerKey] = ObjectIdentifier(self)
         while true {
             lock.lock()
             var job: (@Sendable () -> Void)?
@@ -132,6 +146,14 @@ final class BlockingExecutor: @unchecked Sendable {
                         head = 0
                     }
                 } else if stopping {
+                    // The last worker out drops the timed jobs that never came due: they capture
+                    // partitions that hold this executor, a cycle that would keep both alive.
+                    live -= 1
+                    if live == 0 {
+                        timed.removeAll()
+                        queue.removeAll()
+                        head = 0
+                    }
                     lock.unlock()
                     exited.lock()
                     exitedCount += 1

@@ -426,7 +426,11 @@ public final class EventLog: MessageLog {
         lock.release()
     }
 
+    /// A log released without ``close()`` still stops its I/O threads (after the jobs already
+    /// queued) and releases the directory; what was appended but not yet synced is synced by
+    /// those jobs or recovered on the next open, as after a crash.
     deinit {
+        executor.shutdown()
         lock.release()
     }
 }

@@ -102,6 +102,30 @@ extension LifecycleTests {
         }
     }
 
+    @Test("a log released without close stops its I/O threads and releases the directory")
+    func releasedWithoutClose() async throws {
+        try await withTemporaryDirectory { dir in
+            weak var executor: BlockingExecutor?
+            weak var released: EventLog?
+            do {
+                let log = try openLog(dir)
+                _ = try await log.createTopic(TopicName("t"), configuration: TopicConfiguration(partitions: 2))
+                _ = try await log.append([ProducerRecord(key: nil, value: Array("a".utf8))], to: TopicName("t"))
+                executor = log.executor
+                released = log
+                #expect(executor != nil)
+            }
+            #expect(released == nil, "something still holds the log")
+            // The threads hold the executor until they exit: it goes away once they have.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while executor != nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(executor == nil, "the I/O threads of a released log are still running")
+            let again = try openLog(dir)
+            #expect(try await again.describeTopic(TopicName("t")).records == 1)
+            await again.close()
+        }
+    }
+
     @Test("close is idempotent and releases the directory")
     func closeTwice() async throws {
         try await withTemporaryDirectory { dir in
