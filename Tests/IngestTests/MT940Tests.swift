@@ -19,7 +19,6 @@ struct MT940Tests {
 
     @Test("a broken :61: rejects only its entry, located by line", arguments: [
         (":61:2403200320D250.00NTRFNONREF", "expected the transaction type"),
-        (":61:2403200320D250NTRFNONREF", "has no decimal comma"),
         (":61:2413320320D250,NTRFNONREF", "value date '241332' is not a valid YYMMDD date"),
         (":61:2403201332D250,NTRFNONREF", "entry date '1332' is not a valid MMDD date"),
         (":61:240320X250,NTRFNONREF", "expected the debit/credit mark C, D, RC or RD"),
@@ -28,6 +27,19 @@ struct MT940Tests {
         (":61:2403200320D1,234NTRFNONREF", "IRR has 2 decimal places"),
     ])
     func badLine(line61: String, expected: String) throws {
+        try checkBadLine(line61: line61, expected: expected)
+    }
+
+    /// Some banks' exports write whole amounts without SWIFT's decimal comma (`500` for `500,`).
+    @Test func amountsWithoutADecimalCommaAreWholeAmounts() throws {
+        let out = FormatTestSupport.mt940(text: mt940Statement(line61: ":61:2403200320D250NTRFNONREF//NOCOMMA"))
+        #expect(out.error == nil)
+        let entry = try #require(out.events.first { $0.amount.minorUnits == 25_000 }, "\(out.events.map(\.amount))")
+        #expect(entry.direction == .debit)
+        #expect(out.rejects.allSatisfy { !$0.message.contains("decimal comma") }, "\(out.rejects)")
+    }
+
+    private func checkBadLine(line61: String, expected: String) throws {
         let out = FormatTestSupport.mt940(text: mt940Statement(line61: line61))
         #expect(out.error == nil)
         let reject = try #require(out.rejects.first)

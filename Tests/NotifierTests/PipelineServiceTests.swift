@@ -135,10 +135,7 @@ struct PipelineServiceTests {
                 }
             }
             try await producer.value
-            // Alone this takes about a second; inside the whole suite on 2 cores (Chromium, Synapse,
-            // fax rendering alongside) the rebalances took over 30 s twice. Correctness, not speed,
-            // is what this test checks.
-            try await eventually("all events are processed", within: .seconds(120)) { service.statistics.events >= 3_000 }
+            try await eventually("all events are processed") { service.statistics.events >= 3_000 }
             for m in members { m.cancel(); _ = await m.result }
             #expect(service.statistics.events == 3_000, "no batch was processed twice")
             try await verify(log, events: 3_000)

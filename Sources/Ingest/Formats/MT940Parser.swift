@@ -403,8 +403,10 @@ public struct MT940Parser: EntryParser {
         }
         let amount: Money
         let amountText = String(decoding: parsed.amount, as: UTF8.self)
-        guard parsed.amount.contains(0x2C) else { return bad(":61: amount '\(amountText)' has no decimal comma (SWIFT writes 1250,50)") }
-        do { amount = try Money(parsing: Substring(amountText), currency: currency, decimalComma: true) } catch { return bad(":61: \(error.reason)") }
+        // SWIFT always writes the decimal comma (1250,50 or 500,); some banks' exports drop it for
+        // whole amounts (500). Without a comma the digits are the whole amount.
+        let written = parsed.amount.contains(0x2C) ? amountText : amountText + ","
+        do { amount = try Money(parsing: Substring(written), currency: currency, decimalComma: true) } catch { return bad(":61: \(error.reason)") }
         let direction: Direction = (parsed.mark == "D" || parsed.mark == "RC") ? .debit : .credit
         let narrative = MT940Narrative.read(p.narrative)
         let supplementary = ([parsed.extraDetails] + p.lines.dropFirst()).map { MT940Narrative.collapse($0) }.filter { !$0.isEmpty }.joined(separator: " ")
@@ -469,8 +471,8 @@ public struct MT940Parser: EntryParser {
         let u = Array(text.utf8)
         guard u.count >= 11, u[0] == 0x43 || u[0] == 0x44, BankDates.swiftDate(u[1..<7]) != nil,
               let cur = BankCurrencies.parse(String(decoding: u[7..<10], as: UTF8.self)),
-              u[10...].contains(0x2C),
-              let m = try? Money(parsing: Substring(String(decoding: u[10...], as: UTF8.self)), currency: cur, decimalComma: true) else { return nil }
+              let m = try? Money(parsing: Substring(String(decoding: u[10...], as: UTF8.self) + (u[10...].contains(0x2C) ? "" : ",")),
+                                 currency: cur, decimalComma: true) else { return nil }
         return Balance(signed: u[0] == 0x44 ? -m.minorUnits : m.minorUnits, currency: cur)
     }
 
