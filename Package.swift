@@ -10,6 +10,9 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Where scripts/install-deps.sh links the librdkafka ≥ 2.1 the Kafka tests need (docs/kafka.md).
+let kafkaTestLibraryPath = (Context.environment["CHAPAR_PEERS_HOME"] ?? "/var/cache/chapar-peers") + "/kafka/lib"
+
 let package = Package(
     name: "chapar",
     platforms: [.macOS(.v15)],
@@ -135,6 +138,14 @@ let package = Package(
         // Fax: A4 PDF documents (letterhead, header, Persian right-to-left or English), fax numbers.
         // Notifier for its Jalali and Persian-digit date formatting, so dates read as in the other channels.
         .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "ChannelEmail", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
+        // librdkafka (Debian's librdkafka-dev to build), with a typed wrapper for its variadic produce call.
+        .systemLibrary(name: "CKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // The log on a Kafka-API cluster (issue 12): `KafkaLog`, a `MessageLog` over librdkafka.
+        .target(
+            name: "EventLogKafka",
+            dependencies: ["ChaparModels", "CKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
         // The thin executable: parses flags, wires concrete types.
         .executableTarget(
             name: "chapar",
@@ -163,6 +174,15 @@ let package = Package(
         .testTarget(name: "CustomerStoreTests", dependencies: ["CustomerStore", "ChaparModels", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "ChaparModels"], exclude: ["Fixtures"], swiftSettings: upcoming),
         .testTarget(name: "NotifierTests", dependencies: ["Notifier", "EventLog", "ChaparModels"], swiftSettings: upcoming),
+        // Runs against Tansu (scripts/peers/tansu.sh). The runpath makes the test bundle load the
+        // librdkafka ≥ 2.1 that scripts/install-deps.sh puts there instead of Debian's 2.0.2,
+        // which cannot talk to Tansu (docs/kafka.md); without that directory Debian's is loaded.
+        .testTarget(
+            name: "EventLogKafkaTests",
+            dependencies: ["EventLogKafka", "ChaparModels", "CKafka"],
+            swiftSettings: upcoming,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", kafkaTestLibraryPath])]
+        ),
         .testTarget(
             name: "DeliveryTests",
             dependencies: ["Delivery", "ChannelSMS", "ChannelIM", "ChannelEmail", "ChannelFax", "ChaparConfig", "ChaparServer", "ChaparDemo", "EventLog", "ChaparModels",

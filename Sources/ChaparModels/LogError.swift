@@ -29,6 +29,11 @@ public struct LogError: Error, Hashable, Sendable, CustomStringConvertible {
         case notMember = "not-member"
         /// The log was closed.
         case closed = "closed"
+        /// The backend could not be reached in time (Kafka brokers down or unreachable); retrying
+        /// later can succeed once they are back.
+        case unavailable = "unavailable"
+        /// This backend does not offer the operation (yet); the message says which one and why.
+        case unsupported = "unsupported"
     }
 
     public let code: Code
@@ -44,7 +49,7 @@ public struct LogError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether retrying the same call later can succeed without an operator's action.
     public var isRetriable: Bool {
         switch code {
-        case .diskFull, .notPartitionOwner: true
+        case .diskFull, .notPartitionOwner, .unavailable: true
         default: false
         }
     }

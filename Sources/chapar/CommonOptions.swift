@@ -40,7 +40,8 @@ enum CLIError {
         case .unknownTopic, .unknownPartition: 66
         case .topicExists: 73
         case .storage, .corrupt: 74
-        case .locked, .diskFull, .notPartitionOwner: 75
+        case .locked, .diskFull, .notPartitionOwner, .unavailable: 75
+        case .unsupported: 69
         case .notMember, .closed: 1
         }
     }

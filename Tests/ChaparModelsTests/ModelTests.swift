@@ -110,10 +110,10 @@ struct PrimitiveTests {
 
 @Suite("LogError")
 struct LogErrorTests {
-    @Test("only disk-full and not-partition-owner are retriable")
+    @Test("only disk-full, not-partition-owner and unavailable are retriable")
     func retriable() {
         for code in LogError.Code.allCases {
-            let expected = code == .diskFull || code == .notPartitionOwner
+            let expected = code == .diskFull || code == .notPartitionOwner || code == .unavailable
             #expect(LogError(code, "x").isRetriable == expected, "\(code)")
         }
     }
