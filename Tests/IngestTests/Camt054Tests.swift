@@ -67,6 +67,31 @@ struct Camt054Tests {
         (camtEntry(extra: "<NtryDtls><TxDtls><Amt Ccy=\"IRR\">10</Amt></TxDtls><TxDtls></TxDtls></NtryDtls>"), "1 of the entry's 2 transaction details have no amount"),
     ])
     func badField(entry: String, expected: String) throws {
+        try checkBadField(entry: entry, expected: expected)
+    }
+
+    /// Instant-payment notifications often give no BookgDt or ValDt: the entry is booked at the
+    /// notification's CreDtTm, else the message's (GrpHdr) CreDtTm.
+    @Test func entriesWithoutDatesAreBookedAtTheNotificationsCreationTime() throws {
+        let undated = camtEntry(booking: "", ref: "INST1")
+        func document(group: String, notification: String) -> String {
+            camtDocument(undated)
+                .replacingOccurrences(of: "<GrpHdr><MsgId>T</MsgId></GrpHdr>", with: "<GrpHdr><MsgId>T</MsgId>\(group)</GrpHdr>")
+                .replacingOccurrences(of: "<Id>N</Id>", with: "<Id>N</Id>\(notification)")
+        }
+        let both = FormatTestSupport.camt(text: document(group: "<CreDtTm>2024-03-20T09:00:00+03:30</CreDtTm>",
+                                                         notification: "<CreDtTm>2024-03-20T10:15:30+03:30</CreDtTm>"))
+        #expect(both.error == nil && both.rejects.isEmpty, "\(both.rejects)")
+        let fromNotification = try #require(both.events.first)
+        // 10:15:30 at +03:30 is 06:45:30 UTC.
+        #expect(fromNotification.bookedAt == Timestamp(milliseconds: 1_710_917_130_000))
+
+        let groupOnly = FormatTestSupport.camt(text: document(group: "<CreDtTm>2024-03-20T09:00:00+03:30</CreDtTm>", notification: ""))
+        #expect(groupOnly.rejects.isEmpty, "\(groupOnly.rejects)")
+        #expect(groupOnly.events.first?.bookedAt == Timestamp(milliseconds: 1_710_912_600_000))
+    }
+
+    private func checkBadField(entry: String, expected: String) throws {
         let good = camtEntry(ref: "GOOD")
         let out = FormatTestSupport.camt(text: camtDocument(good + "\n" + entry + "\n" + good.replacingOccurrences(of: "GOOD", with: "GOOD2")))
         #expect(out.error == nil)

@@ -18,6 +18,10 @@ public struct Camt054Parser: EntryParser {
     private var ntfctnIndex = 0
     private var ntryIndex = 0
     private var account: Account = .missing
+    /// `GrpHdr/CreDtTm` and the current `Ntfctn/CreDtTm`: an entry with neither a booking nor a
+    /// value date (instant-payment notifications) is booked at the notification's creation time.
+    private var messageCreated: String?
+    private var notificationCreated: String?
     private var occurrences: [UInt64: UInt32] = [:]
     private var ntry: NtryDraft?
     private var tx: TxDraft?
@@ -146,6 +150,7 @@ public struct Camt054Parser: EntryParser {
                 ntfctnIndex += 1
                 ntryIndex = 0
                 account = .missing
+                notificationCreated = nil
                 occurrences.removeAll(keepingCapacity: true)
             }
             return
@@ -240,6 +245,10 @@ public struct Camt054Parser: EntryParser {
         }
         if depth == 4 && name == "Ntry" && names[2] == "Ntfctn" {
             finishNtry()
+            return
+        }
+        if depth == 4 && name == "CreDtTm" {
+            if names[2] == "Ntfctn" { notificationCreated = value() } else if names[2] == "GrpHdr" { messageCreated = value() }
             return
         }
         guard ntry != nil, depth > 4 else { return }
@@ -341,12 +350,13 @@ public struct Camt054Parser: EntryParser {
     private mutating func header() -> Result<Header, EntryError>? {
         guard let draft = ntry else { return nil }
         if let h = draft.header { return h }
-        let result = Self.makeHeader(draft, account: account, zone: &zone, defaultCurrency: defaultCurrency, displayName: displayName)
+        let result = Self.makeHeader(draft, account: account, created: notificationCreated ?? messageCreated, zone: &zone,
+                                     defaultCurrency: defaultCurrency, displayName: displayName)
         ntry!.header = result
         return result
     }
 
-    private static func makeHeader(_ d: NtryDraft, account: Account, zone: inout BankLocalZone, defaultCurrency: CurrencyCode?,
+    private static func makeHeader(_ d: NtryDraft, account: Account, created: String?, zone: inout BankLocalZone, defaultCurrency: CurrencyCode?,
                                    displayName: String) -> Result<Header, EntryError>? {
         let location = EntryLocation(file: displayName, line: d.line, path: d.path)
         func bad(_ m: String) -> Result<Header, EntryError> { .failure(EntryError(location, m)) }
@@ -374,8 +384,10 @@ public struct Camt054Parser: EntryParser {
         case .failure(let m): return bad(m.reason)
         case .success(let m): money = m
         }
-        guard let bookingText = d.booking ?? d.valueDate else {
-            return bad("the entry has neither a booking date (BookgDt/Dt or DtTm) nor a value date (ValDt)")
+        // Instant-payment notifications often carry only the notification's (or the message's)
+        // creation time: the entry is booked then (docs/formats-camt054-mt940.md).
+        guard let bookingText = d.booking ?? d.valueDate ?? created else {
+            return bad("the entry has neither a booking date (BookgDt/Dt or DtTm) nor a value date (ValDt), and the notification no CreDtTm")
         }
         let bookedAt: Timestamp
         if let dt = BankDates.isoDateTime(Substring(bookingText)) {
