@@ -108,15 +108,21 @@ final class LogGroupMember: GroupMember {
 
     func commit(_ offsets: [TopicPartition: Offset]) async throws {
         guard !offsets.isEmpty else { return }
-        if let notOwned = coordinator.state.withLock({ $0.owns(memberID, offsets.keys) }) {
-            throw LogError(.notPartitionOwner, "member \(memberID) of group \(group) no longer owns \(notOwned) (it was reassigned in a rebalance); its uncommitted records will be delivered to the new owner")
-        }
         for (tp, o) in offsets where o.rawValue < 0 {
             throw LogError(.invalidArgument, "cannot commit negative offset \(o) for \(tp)")
         }
+        // Checked now (a clear error without a trip to the executor) and again under the offset
+        // store's write lock, where a rebalance since then is caught before anything is written.
+        let coordinator = coordinator, memberID = memberID, group = group, partitions = Array(offsets.keys)
+        let stillOwned: @Sendable () -> LogError? = {
+            coordinator.state.withLock { $0.owns(memberID, partitions) }.map { notOwned in
+                LogError(.notPartitionOwner, "member \(memberID) of group \(group) no longer owns \(notOwned) (it was reassigned in a rebalance); its uncommitted records will be delivered to the new owner")
+            }
+        }
+        if let refused = stillOwned() { throw refused }
         let raw = offsets.mapValues(\.rawValue)
-        let store = log.offsets, group = group
-        try await log.executor.run { try store.commit(group, raw) }
+        let store = log.offsets
+        try await log.executor.run { try store.commit(group, raw, fence: stillOwned) }
     }
 
     func commitPolled() async throws {

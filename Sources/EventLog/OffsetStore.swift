@@ -54,8 +54,15 @@ final class OffsetStore: Sendable {
     var groups: [GroupID] { cache.withLock { Array($0.keys) } }
 
     /// Merges `offsets` into the group's file and makes it durable. Blocking: call on the executor.
-    func commit(_ group: GroupID, _ offsets: [TopicPartition: Int64], replace: Bool = false) throws(LogError) {
+    ///
+    /// `fence` runs under the same lock as the write, right before it: when it returns an error,
+    /// nothing is written. A group member passes "do I still own these partitions?", so a member
+    /// that lost them in a rebalance after it asked can never overwrite the new owner's commits
+    /// (the check and the write are one step for every other committer).
+    func commit(_ group: GroupID, _ offsets: [TopicPartition: Int64], replace: Bool = false,
+                fence: (@Sendable () -> LogError?)? = nil) throws(LogError) {
         try writeLock.withLock { _ throws(LogError) in
+            if let refused = fence?() { throw refused }
             var merged = replace ? [:] : committed(group)
             for (tp, o) in offsets { merged[tp] = o }
             var file = FileFormat(group: group.rawValue, offsets: [:])

@@ -17,6 +17,42 @@ func pollUntil(_ member: any GroupMember, count: Int, attempts: Int = 40, timeou
 
 @Suite("Consumer groups on the embedded log")
 struct GroupIntegrationTests {
+    /// The generation fence: a commit whose ownership check passed before a rebalance moved the
+    /// partition is refused when it reaches the offset store, and the new owner's commit stands.
+    @Test("a commit overtaken by a rebalance is refused at the offset store; the new owner's commit stands")
+    func commitFence() async throws {
+        try await withTemporaryDirectory { dir in
+            let log = try openLog(dir)
+            _ = try await log.createTopic("events", configuration: TopicConfiguration(partitions: 1))
+            _ = try await log.append((0..<10).map { ProducerRecord(key: nil, value: Array("e\($0)".utf8)) }, to: "events")
+            let options = GroupOptions(startPosition: .earliest, sessionTimeout: .seconds(30), clientID: "fence")
+            let a = try await log.joinGroup("fenced", topics: ["events"], options: options)
+            #expect(try await pollUntil(a, count: 10).count == 10)
+            let tp = TopicPartition("events", PartitionID(0))
+            try await a.commit([tp: Offset(4)])
+
+            // The store's fence is what a member passes: here it answers as a member that lost the
+            // partition between its own check and the write.
+            let refused = LogError(.notPartitionOwner, "lost in a rebalance")
+            await expectLogError(.notPartitionOwner) {
+                try log.offsets.commit("fenced", [tp: 2], fence: { refused })
+            }
+            #expect(log.committedOffsets("fenced")[tp] == Offset(4), "a fenced commit wrote nothing")
+
+            // Through the member API: A leaves the partition to B, then A's late commit is refused.
+            await a.leave()
+            let b = try await log.joinGroup("fenced", topics: ["events"], options: options)
+            // B takes the partition on its first poll, from A's committed offset.
+            #expect(try await pollUntil(b, count: 6).map(\.offset.rawValue) == Array(4..<10))
+            #expect(await b.assignment() == [tp])
+            try await b.commit([tp: Offset(10)])
+            await expectLogError(.notPartitionOwner) { try await a.commit([tp: Offset(7)]) }
+            #expect(log.committedOffsets("fenced")[tp] == Offset(10))
+            await b.leave()
+            await log.close()
+        }
+    }
+
     /// Shared bookkeeping for the concurrent-members test.
     struct Ledger: Sendable {
         /// Who is processing each partition right now (between a poll returning and the next poll).
