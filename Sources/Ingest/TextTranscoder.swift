@@ -12,13 +12,28 @@ struct TextTranscoder {
         scratch.reserveCapacity(4096)
     }
 
+    /// Which `--encoding` a line that is not UTF-8 most likely needs. Persian and Arabic words in
+    /// Windows-1256 are runs of bytes ≥ 0x80 (every letter is one), while ISO-8859-1 text has an
+    /// accented letter here and there between ASCII ones (`Café`, `Müller`): a run of three or
+    /// more such bytes points to Windows-1256.
+    static func encodingHint(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        var longest = 0, run = 0
+        for b in line {
+            run = b >= 0x80 ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        return longest >= 3
+            ? "it looks like Windows-1256 (Arabic-script words): pass --encoding windows-1256 (or --encoding iso-8859-1 if it is Latin text)"
+            : "it looks like ISO-8859-1 (accented Latin letters): pass --encoding iso-8859-1 (or --encoding windows-1256 for Persian or Arabic text)"
+    }
+
     /// Calls `body` with the line as UTF-8, or returns the reason the bytes are not valid text
     /// in the declared encoding.
     mutating func withUTF8<R>(_ line: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws(IngestError) -> R) throws(IngestError) -> Result<R, TextError> {
         switch encoding {
         case .utf8:
             if let bad = TextTranscoder.firstInvalidUTF8(line) {
-                return .failure(TextError(column: bad + 1, message: "invalid UTF-8 at byte \(bad + 1) of the line (0x\(hex(line[bad]))); if the file is not UTF-8, pass --encoding windows-1256 or --encoding iso-8859-1"))
+                return .failure(TextError(column: bad + 1, message: "invalid UTF-8 at byte \(bad + 1) of the line (0x\(hex(line[bad]))); \(TextTranscoder.encodingHint(line))"))
             }
             return .success(try body(line))
         case .latin1:

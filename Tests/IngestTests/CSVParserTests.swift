@@ -108,6 +108,20 @@ import Testing
         #expect(result.entries[1].transaction?.id.rawValue == "T2")
     }
 
+    /// A file in a legacy encoding read as UTF-8: the rejection names the encoding the bytes look like.
+    @Test func aLegacyEncodingIsNamedInTheRejection() throws {
+        func reject(_ description: [UInt8]) throws -> String {
+            var bytes = Array((Fixture.header + "T1,\(Self.acct),debit,100,IRR,,2026-11-24,,").utf8)
+            bytes += description + Array(",,\n".utf8)
+            return try #require(try Fixture.csv(bytes: bytes).entries.first?.rejection?.message)
+        }
+        // "خرید" in Windows-1256: a run of four bytes ≥ 0x80.
+        #expect(try reject([0xCE, 0xD1, 0xED, 0xCF]).contains("looks like Windows-1256 (Arabic-script words): pass --encoding windows-1256"))
+        // "Café Müller" in ISO-8859-1: single accented letters between ASCII.
+        #expect(try reject(Array("Caf".utf8) + [0xE9] + Array(" M".utf8) + [0xFC] + Array("ller".utf8))
+            .contains("looks like ISO-8859-1 (accented Latin letters): pass --encoding iso-8859-1"))
+    }
+
     @Test func windows1256AndLatin1AreDecoded() throws {
         // "خرید" in Windows-1256: خ=0xCE ر=0xD1 ی (Arabic yeh)=0xED د=0xCF; "پ"=0x81 "گ"=0x90 "ک"=0x98.
         let persian: [UInt8] = [0xCE, 0xD1, 0xED, 0xCF, 0x20, 0x81, 0x90, 0x98]
