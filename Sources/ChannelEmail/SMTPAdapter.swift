@@ -70,8 +70,15 @@ public struct SMTPAdapter: RequestResponseAdapter {
     /// `username` and `password` (secret), `envelope-from`, `reply-to`, `message-id-domain`,
     /// `ehlo-name`, `unsubscribe`.
     public static let factory: AdapterFactory = { (settings, options, _) throws(ConfigurationProblem) in
+        SMTPAdapter(name: settings.name, configuration: try configuration(options), timeouts: settings.timeouts, tls: settings.tls)
+    }
+
+    /// The SMTP settings from a gateway's options (also read by the email-to-fax adapter).
+    public static func configuration(_ options: GatewayOptions) throws(ConfigurationProblem) -> Configuration {
         let url = try options.string("url")
-        try smtpURLCheck(url, key: "url")
+        guard try URLCheck.check(url, key: "url", schemes: ["smtp", "smtps"]).allSatisfy({ $0 == "/" }) else {
+            throw ConfigurationProblem(key: "url", "'\(url)' has a path; give smtp://host:port and set ehlo-name for the EHLO name")
+        }
         let fromText = try options.string("from")
         let from: Mailbox
         do throws(InvalidValue) { from = try Mailbox(parsing: fromText) } catch {
@@ -90,30 +97,11 @@ public struct SMTPAdapter: RequestResponseAdapter {
         if let unsubscribe, !(unsubscribe.hasPrefix("https://") || unsubscribe.hasPrefix("mailto:")) {
             throw ConfigurationProblem(key: "unsubscribe", "'\(unsubscribe)' is not an https:// or mailto: URL")
         }
-        return SMTPAdapter(
-            name: settings.name,
-            configuration: Configuration(
-                url: url, startTLS: try options.bool("starttls", default: true),
-                login: username.map { Login(username: $0, password: password ?? "") },
-                from: from, envelopeFrom: try mailbox("envelope-from")?.address, replyTo: try mailbox("reply-to"),
-                messageIDDomain: options.optional("message-id-domain"), ehloName: options.optional("ehlo-name"), unsubscribe: unsubscribe),
-            timeouts: settings.timeouts, tls: settings.tls)
-    }
-
-    /// Accepts `smtp://host[:port]` and `smtps://host[:port]`.
-    static func smtpURLCheck(_ url: String, key: String) throws(ConfigurationProblem) {
-        let lower = url.lowercased()
-        guard let schemeEnd = lower.firstRange(of: "://"), ["smtp", "smtps"].contains(lower[..<schemeEnd.lowerBound]) else {
-            throw ConfigurationProblem(key: key, "'\(url)' is not an smtp:// or smtps:// URL")
-        }
-        let rest = url[schemeEnd.upperBound...]
-        let host = rest.prefix { $0 != "/" && $0 != "?" }
-        guard !host.isEmpty, !host.hasPrefix(":"), !url.contains(" ") else {
-            throw ConfigurationProblem(key: key, "'\(url)' has no host (or contains spaces)")
-        }
-        guard rest.dropFirst(host.count).allSatisfy({ $0 == "/" }) else {
-            throw ConfigurationProblem(key: key, "'\(url)' has a path; give smtp://host:port and set ehlo-name for the EHLO name")
-        }
+        return Configuration(
+            url: url, startTLS: try options.bool("starttls", default: true),
+            login: username.map { Login(username: $0, password: password ?? "") },
+            from: from, envelopeFrom: try mailbox("envelope-from")?.address, replyTo: try mailbox("reply-to"),
+            messageIDDomain: options.optional("message-id-domain"), ehloName: options.optional("ehlo-name"), unsubscribe: unsubscribe)
     }
 
     /// The message this adapter sends for `job` (also what a test or the console can show).

@@ -23,16 +23,15 @@ public struct EmailFaxAdapter: GatewayAdapter {
 
     /// `type: email-fax`: `domain`, the smtp gateway's options (`url`, `from`, `starttls`, `username`,
     /// `password`, …) and the letterhead (`bank-name`, `address`, `contact`, `sender-fax`, `time-zone`).
-    public static let factory: AdapterFactory = { (settings, options, context) throws(ConfigurationProblem) in
+    public static let factory: AdapterFactory = { (settings, options, _) throws(ConfigurationProblem) in
         let domain = try options.string("domain")
         do throws(InvalidValue) {
             _ = try ContactAddress(.email, "fax@\(domain)")
         } catch {
             throw ConfigurationProblem(key: "domain", "'\(domain)' is not a mail domain: \(error.reason)")
         }
-        guard let smtp = try SMTPAdapter.factory(settings, options, context) as? SMTPAdapter else {
-            throw ConfigurationProblem(key: "type", "the smtp adapter could not be made")
-        }
+        let smtp = SMTPAdapter(name: settings.name, configuration: try SMTPAdapter.configuration(options),
+                               timeouts: settings.timeouts, tls: settings.tls)
         return EmailFaxAdapter(name: settings.name, domain: domain, renderer: try FaxSettings.renderer(options), smtp: smtp)
     }
 

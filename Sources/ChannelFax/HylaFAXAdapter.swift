@@ -64,9 +64,7 @@ public struct HylaFAXAdapter: ReportPollingAdapter {
     /// (30s), and the letterhead: `bank-name`, `address`, `contact`, `sender-fax`, `time-zone`.
     public static let factory: AdapterFactory = { (settings, options, _) throws(ConfigurationProblem) in
         let url = try options.string("url")
-        guard url.lowercased().hasPrefix("ftp://"), url.count > 6, !url.contains(" ") else {
-            throw ConfigurationProblem(key: "url", "'\(url)' is not an ftp:// URL of hfaxd (e.g. ftp://127.0.0.1:4559)")
-        }
+        try URLCheck.check(url, key: "url", schemes: ["ftp"])
         return HylaFAXAdapter(
             name: settings.name,
             configuration: Configuration(

@@ -101,15 +101,23 @@ public typealias AdapterFactory = @Sendable (GatewaySettings, GatewayOptions, Ga
 public enum URLCheck {
     /// Accepts `http://host…` and `https://host…`; anything else names the key and says why.
     public static func http(_ url: String, key: String) throws(ConfigurationProblem) {
+        try check(url, key: key, schemes: ["http", "https"])
+    }
+
+    /// Accepts `SCHEME://host…` for one of `schemes` (lower case); anything else names the key
+    /// and says why. Returns what follows the host (path, query), for callers with rules about it.
+    @discardableResult
+    public static func check(_ url: String, key: String, schemes: [String]) throws(ConfigurationProblem) -> Substring {
         let lower = url.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
-            throw ConfigurationProblem(key: key, "'\(url)' is not an http:// or https:// URL")
+        guard schemes.contains(where: { lower.hasPrefix($0 + "://") }) else {
+            throw ConfigurationProblem(key: key, "'\(url)' is not an \(schemes.map { $0 + "://" }.joined(separator: " or ")) URL")
         }
         let rest = url.drop { $0 != ":" }.dropFirst(3)
         let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard !host.isEmpty, !host.hasPrefix(":"), !url.contains(" ") else {
             throw ConfigurationProblem(key: key, "'\(url)' has no host (or contains spaces)")
         }
+        return rest.dropFirst(host.count)
     }
 
     /// Percent-encodes everything but RFC 3986 unreserved characters (for query values and path segments).

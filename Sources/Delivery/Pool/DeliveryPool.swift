@@ -30,9 +30,9 @@ public final class DeliveryPool: Sendable {
     /// Wakes the sender (a job became ready, an attempt ended) and the fetchers (room freed).
     private let senderWake: Wakeup
     private let fetcherWake: [Wakeup]
-    /// The gateways that are asked for their messages' fates later (``ReportPollingAdapter``),
-    /// found once here rather than by a dynamic cast per accepted job.
-    private let polledGateways: Set<String>
+    /// The gateways that are asked for their messages' fates later (``ReportPollingAdapter``), by
+    /// name: found once here (not by a dynamic cast per accepted job), and each polled by its own task.
+    private let polledGateways: [String: (settings: GatewaySettings, adapter: any ReportPollingAdapter)]
 
     /// Which jobs a gateway chain serves: every job of the channel (`scheme` nil), or the IM jobs
     /// whose address has this scheme (`telegram`, `matrix`, `webhook`).
@@ -71,7 +71,11 @@ public final class DeliveryPool: Sendable {
         self.logger = logger
         senderWake = Wakeup()
         fetcherWake = [Wakeup(), Wakeup(), Wakeup()]
-        polledGateways = Set(routes.flatMap(\.chain).filter { $0.adapter is any ReportPollingAdapter }.map(\.name))
+        var polled: [String: (settings: GatewaySettings, adapter: any ReportPollingAdapter)] = [:]
+        for gateway in routes.flatMap(\.chain) {
+            if let adapter = gateway.adapter as? any ReportPollingAdapter { polled[gateway.name] = (gateway.settings, adapter) }
+        }
+        polledGateways = polled
     }
 
     /// The lane topics, urgent first.
@@ -143,9 +147,8 @@ public final class DeliveryPool: Sendable {
                 group.addTask { await self.capture { try await self.fetch(lane: lane, member: member) } }
             }
             group.addTask { await self.capture { try await self.schedule() } }
-            for gateway in Dictionary(routes.flatMap(\.router.chain).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }).values {
-                guard let adapter = gateway.adapter as? any ReportPollingAdapter else { continue }
-                group.addTask { await self.capture { try await self.pollReports(gateway.settings, adapter) } }
+            for (settings, adapter) in polledGateways.values {
+                group.addTask { await self.capture { try await self.pollReports(settings, adapter) } }
             }
             group.addTask { await self.capture { try await self.commitPeriodically(members) } }
             group.addTask {
@@ -468,7 +471,7 @@ public final class DeliveryPool: Sendable {
             router.release(gateway, verdict: .healthy, outcome: "accepted", now: now)
             // A gateway that is asked for the fate later keeps the record with the row: a failure
             // it reports sends the job again (see reportPolling).
-            let keep = reference != nil && !polledGateways.isEmpty && polledGateways.contains(route.name)
+            let keep = reference != nil && !polledGateways.isEmpty && polledGateways[route.name] != nil
             ledger.submit(LedgerEntry(job: job, status: .sent, attempts: number, at: at, gateway: route.name, gatewayReference: reference,
                                       lastResponse: response, record: keep ? held.record : nil, attempt: record))
             finish(held, status: nil, at: at, counted: \.accepted)

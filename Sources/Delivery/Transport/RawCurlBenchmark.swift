@@ -33,6 +33,16 @@ public enum RawCurlBenchmark {
     /// request (with `Expect:`, as the engine does), so that both figures measure the same bytes.
     public static func run(url: String, requests: Int, concurrency: Int, body: [UInt8],
                            headers: [String] = ["Content-Type: application/json"]) -> Result {
+        session(requests: requests, concurrency: concurrency, bytes: body) { multi, handles, bodyBuffer in
+            runHTTP(multi, handles: handles, bodyBuffer: bodyBuffer, url: url, requests: requests, bodyCount: body.count, headers: headers)
+        }
+    }
+
+    /// The multi handle (its connection cache sized to the handles) and one stable copy of
+    /// `bytes` for every transfer of the run, both freed when `body` returns. Nothing to do for
+    /// zero requests, or without memory for a multi handle.
+    private static func session(requests: Int, concurrency: Int, bytes: [UInt8],
+                                _ body: (UnsafeMutableRawPointer, Int, UnsafeMutableRawBufferPointer) -> Result) -> Result {
         CurlLibrary.ensureInitialized()
         let handles = max(1, min(concurrency, requests))
         guard requests > 0, let multi = curl_multi_init() else {
@@ -40,12 +50,14 @@ public enum RawCurlBenchmark {
         }
         defer { curl_multi_cleanup(multi) }
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, handles)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        defer { buffer.deallocate() }
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        return body(multi, handles, buffer)
+    }
 
-        // One stable copy of the body for every transfer of the run.
-        let bodyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, body.count), alignment: 1)
-        defer { bodyBuffer.deallocate() }
-        body.withUnsafeBytes { bodyBuffer.copyMemory(from: $0) }
-
+    private static func runHTTP(_ multi: UnsafeMutableRawPointer, handles: Int, bodyBuffer: UnsafeMutableRawBufferPointer, url: String,
+                                requests: Int, bodyCount: Int, headers: [String]) -> Result {
         var headerList = curl_slist_append(nil, "Expect:")
         for line in headers { headerList = curl_slist_append(headerList, line) ?? headerList }
         defer { curl_slist_free_all(headerList) }
@@ -58,7 +70,7 @@ public enum RawCurlBenchmark {
             _ = url.withCString { ccurl_easy_setopt_str(h, CURLOPT_URL, $0) }
             _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
             _ = ccurl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)
-            _ = ccurl_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = ccurl_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyCount))
             _ = ccurl_easy_setopt_ptr(h, CURLOPT_POSTFIELDS, bodyBuffer.baseAddress)
             _ = ccurl_easy_setopt_write_cb(h, CURLOPT_WRITEFUNCTION, discardCallback)
             _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, 30_000)
@@ -115,20 +127,17 @@ public enum RawCurlBenchmark {
     /// count failed transfers. Blocks the calling thread like ``run(url:requests:concurrency:body:headers:)``,
     /// and like every libcurl SMTP client it waits for each end-of-DATA reply inside `curl_multi_perform`.
     public static func runSMTP(url: String, from: String, recipient: String, message: [UInt8], requests: Int, concurrency: Int) -> Result {
-        CurlLibrary.ensureInitialized()
-        let handles = max(1, min(concurrency, requests))
-        guard requests > 0, let multi = curl_multi_init() else {
-            return Result(requests: 0, errors: requests, seconds: 0)
+        session(requests: requests, concurrency: concurrency, bytes: message) { multi, handles, messageBuffer in
+            runSMTP(multi, handles: handles, messageBuffer: messageBuffer, messageCount: message.count, url: url, from: from,
+                    recipient: recipient, requests: requests)
         }
-        defer { curl_multi_cleanup(multi) }
-        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, handles)
+    }
 
-        // One stable copy of the message; each handle reads it through its own cursor.
-        let messageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, message.count), alignment: 1)
-        defer { messageBuffer.deallocate() }
-        message.withUnsafeBytes { messageBuffer.copyMemory(from: $0) }
+    /// Each handle reads the one message copy through its own cursor.
+    private static func runSMTP(_ multi: UnsafeMutableRawPointer, handles: Int, messageBuffer: UnsafeMutableRawBufferPointer, messageCount: Int,
+                                url: String, from: String, recipient: String, requests: Int) -> Result {
         let cursors = UnsafeMutablePointer<UploadCursor>.allocate(capacity: handles)
-        cursors.initialize(repeating: UploadCursor(base: UnsafeRawPointer(messageBuffer.baseAddress!), count: message.count, offset: 0),
+        cursors.initialize(repeating: UploadCursor(base: UnsafeRawPointer(messageBuffer.baseAddress!), count: messageCount, offset: 0),
                            count: handles)   // allocate(byteCount: ≥ 1) always has a base address
         defer { cursors.deallocate() }
 
@@ -145,7 +154,7 @@ public enum RawCurlBenchmark {
             _ = ("<" + from + ">").withCString { ccurl_easy_setopt_str(h, CURLOPT_MAIL_FROM, $0) }
             _ = ccurl_easy_setopt_slist(h, CURLOPT_MAIL_RCPT, recipients)
             _ = ccurl_easy_setopt_long(h, CURLOPT_UPLOAD, 1)
-            _ = ccurl_easy_setopt_off(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
+            _ = ccurl_easy_setopt_off(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(messageCount))
             _ = ccurl_easy_setopt_read_cb(h, CURLOPT_READFUNCTION, cursorReadCallback)
             _ = ccurl_easy_setopt_ptr(h, CURLOPT_READDATA, cursors + i)
             _ = ccurl_easy_setopt_ptr(h, CURLOPT_PRIVATE, cursors + i)
