@@ -161,17 +161,6 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         Gateway(settings: GatewaySettings(name: adapter.name, type: "smtp", channel: .email, maxInFlight: maxInFlight, retry: retry), adapter: adapter)
     }
 
-    /// Runs an email pool over `jobs` until every job is final in the ledger.
-    func deliver(_ jobs: [DeliveryJob], through gateway: Gateway, in h: PoolHarness, engine: CurlEngine) async throws {
-        try await h.append(jobs)
-        let pool = DeliveryPool(channel: .email, log: h.log, ledger: h.ledger, transport: engine, gateways: [gateway],
-                                configuration: fastPool, logger: quietLogger)
-        let ids = jobs.map(\.id)
-        try await run(pool) {
-            try ids.allSatisfy { id in try h.ledger.trace(id).map { $0.job.status.isFinal } ?? false }
-        }
-    }
-
     @Test func persianAndEnglishMailArrivesAsMultipartThatAMailReaderDecodes() async throws {
         let smtp = try await offPool { try SMTPPeer.start() }
         defer { smtp.stop() }
@@ -180,7 +169,7 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let persian = emailJob(1, address: "customer.one@example.com", language: .fa, subject: persianSubject, text: persianText, html: persianHTML)
         let english = emailJob(2, address: "customer.two@example.com", priority: .bulk, html: "")
         try await PoolHarness.with { h in
-            try await deliver([persian, english], through: emailGateway(try smtpAdapter(smtp.url)), in: h, engine: engine)
+            try await h.deliver([persian, english], through: emailGateway(try smtpAdapter(smtp.url)), transport: engine)
             for job in [persian, english] {
                 let trace = try #require(try h.ledger.trace(job.id))
                 #expect(trace.job.status == .sent)
@@ -215,7 +204,7 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let jobs = (0..<300).map { emailJob(100 + $0, address: "c\($0)@example.com") }
         let maxInFlight = 8
         try await PoolHarness.with { h in
-            try await deliver(jobs, through: emailGateway(try smtpAdapter(smtp.url), maxInFlight: maxInFlight), in: h, engine: engine)
+            try await h.deliver(jobs, through: emailGateway(try smtpAdapter(smtp.url), maxInFlight: maxInFlight), transport: engine)
             #expect(try h.ledger.list(.init(status: .sent, limit: 1000)).count == jobs.count)
         }
         let mail = try await offPool { try smtp.waitForMessages(count: jobs.count) }
@@ -233,10 +222,8 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let good = emailJob(1, address: "a@example.com")
         let refused = emailJob(2, address: "b@example.com")
         try await PoolHarness.with { h in
-            try await deliver([good], through: emailGateway(try smtpAdapter(smtp.url, login: Login(username: "chapar", password: "s3cret-pass"))),
-                              in: h, engine: engine)
-            try await deliver([refused], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-bad", login: Login(username: "chapar", password: "wrong"))),
-                              in: h, engine: engine)
+            try await h.deliver([good], through: emailGateway(try smtpAdapter(smtp.url, login: Login(username: "chapar", password: "s3cret-pass"))), transport: engine)
+            try await h.deliver([refused], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-bad", login: Login(username: "chapar", password: "wrong"))), transport: engine)
             #expect(try h.ledger.trace(good.id)?.job.status == .sent)
             let trace = try #require(try h.ledger.trace(refused.id))
             #expect(trace.job.status == .dead)
@@ -263,16 +250,13 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let untrusted = emailJob(2, address: "b@example.com")
         let plain = emailJob(3, address: "c@example.com")
         try await PoolHarness.with { h in
-            try await deliver([trusted], through: emailGateway(try smtpAdapter(smtp.url, startTLS: mode == "starttls", caFile: smtp.caFile, login: login)),
-                              in: h, engine: engine)
-            try await deliver([untrusted], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-untrusted", startTLS: mode == "starttls", login: login)),
-                              in: h, engine: engine)
+            try await h.deliver([trusted], through: emailGateway(try smtpAdapter(smtp.url, startTLS: mode == "starttls", caFile: smtp.caFile, login: login)), transport: engine)
+            try await h.deliver([untrusted], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-untrusted", startTLS: mode == "starttls", login: login)), transport: engine)
             #expect(try h.ledger.trace(trusted.id)?.job.status == .sent)
             let u = try #require(try h.ledger.trace(untrusted.id))
             #expect(u.job.status == .dead && u.attempts.allSatisfy { $0.response.contains("tls") }, "\(u.attempts)")
             if mode == "starttls" {
-                try await deliver([plain], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-plain", startTLS: false, login: login)),
-                                  in: h, engine: engine)
+                try await h.deliver([plain], through: emailGateway(try smtpAdapter(smtp.url, name: "smtp-plain", startTLS: false, login: login)), transport: engine)
                 let p = try #require(try h.ledger.trace(plain.id))
                 #expect(p.job.status == .dead && p.job.reason?.contains("starttls: true") == true, "\(String(describing: p.job.reason))")
             }
@@ -295,7 +279,7 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let fine = emailJob(8, address: "fine@example.com")
         let jobs = [reject, busy, temporary, flaky, dropped, malformed, fine]
         try await PoolHarness.with { h in
-            try await deliver(jobs, through: emailGateway(try smtpAdapter(smtp.url)), in: h, engine: engine)
+            try await h.deliver(jobs, through: emailGateway(try smtpAdapter(smtp.url)), transport: engine)
             func trace(_ job: DeliveryJob) throws -> LedgerTrace { try #require(try h.ledger.trace(job.id)) }
 
             let r = try trace(reject)
@@ -343,7 +327,7 @@ func smtpAdapter(_ url: String, name: String = "smtp-1", startTLS: Bool = false,
         let silent = emailJob(1, address: "silent@example.com")
         try await PoolHarness.with { h in
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await deliver([silent], through: emailGateway(try smtpAdapter(smtp.url)), in: h, engine: engine) }
+                group.addTask { try await h.deliver([silent], through: emailGateway(try smtpAdapter(smtp.url)), transport: engine) }
                 // While the mail thread waits for the silent server, HTTP requests go through.
                 try await Task.sleep(for: .milliseconds(300))
                 for _ in 0..<5 {

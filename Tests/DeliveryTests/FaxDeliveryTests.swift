@@ -27,12 +27,7 @@ import Testing
         let english = FaxFixtures.englishJob(22, address: "+982155567890")
         let badNumber = FaxFixtures.englishJob(23, address: "not-a-number")
         try await PoolHarness.with { h in
-            try await h.append([persian, english, badNumber])
-            let pool = DeliveryPool(channel: .fax, log: h.log, ledger: h.ledger, transport: engine, gateways: [try hylafaxGateway(peer)],
-                                    configuration: fastPool, logger: quietLogger)
-            try await run(pool) {
-                try [persian, english, badNumber].allSatisfy { try h.ledger.trace($0.id)?.job.status.isFinal == true }
-            }
+            try await h.deliver([persian, english, badNumber], through: try hylafaxGateway(peer), transport: engine)
             let bad = try #require(try h.ledger.trace(badNumber.id))
             #expect(bad.job.status == .dead && bad.job.reason?.contains("is not a fax number") == true, "\(String(describing: bad.job.reason))")
 
@@ -87,14 +82,6 @@ import Testing
         #expect(peer.doneq().count == 2)
     }
 
-    /// Runs a fax pool over `jobs` through `gateway` until every job is final in the ledger.
-    func deliver(_ jobs: [DeliveryJob], through gateway: Gateway, in h: PoolHarness, engine: CurlEngine) async throws {
-        try await h.append(jobs)
-        let pool = DeliveryPool(channel: .fax, log: h.log, ledger: h.ledger, transport: engine, gateways: [gateway],
-                                configuration: fastPool, logger: quietLogger)
-        try await run(pool) { try jobs.allSatisfy { try h.ledger.trace($0.id)?.job.status.isFinal == true } }
-    }
-
     @Test func anHTTPFaxAPIGetsTheRenderedPDFAsAMultipartUpload() async throws {
         let gateway = try await offPool { try FaultGateway.start() }
         defer { gateway.stop() }
@@ -109,8 +96,8 @@ import Testing
                 return Gateway(settings: GatewaySettings(name: "fax-api", type: "http-fax", channel: .fax,
                                                          retry: RetryPolicy(maxAttempts: 2, initialBackoff: .milliseconds(20), jitter: 0)), adapter: adapter)
             }
-            try await deliver([job], through: try adapter("/ok"), in: h, engine: engine)
-            try await deliver([refused], through: try adapter("/status/400"), in: h, engine: engine)
+            try await h.deliver([job], through: try adapter("/ok"), transport: engine)
+            try await h.deliver([refused], through: try adapter("/status/400"), transport: engine)
             #expect(try h.ledger.trace(job.id)?.job.status == .sent)
             let r = try #require(try h.ledger.trace(refused.id))
             #expect(r.job.status == .dead && r.attempts.count == 1 && r.attempts.first?.status == 400, "\(r.attempts)")
@@ -137,8 +124,7 @@ import Testing
             let adapter = EmailFaxAdapter(name: "mail-fax", domain: "fax.bank.example",
                                           renderer: try FaxRenderer(letterhead: try FaxFixtures.letterhead()),
                                           smtp: try smtpAdapter(smtp.url, name: "mail-fax"))
-            try await deliver([job], through: Gateway(settings: GatewaySettings(name: "mail-fax", type: "email-fax", channel: .fax), adapter: adapter),
-                              in: h, engine: engine)
+            try await h.deliver([job], through: Gateway(settings: GatewaySettings(name: "mail-fax", type: "email-fax", channel: .fax), adapter: adapter), transport: engine)
             #expect(try h.ledger.trace(job.id)?.job.status == .sent)
         }
         let scratch = TestPaths.temporaryDirectory("fax-mail")

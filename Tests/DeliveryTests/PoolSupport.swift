@@ -51,6 +51,15 @@ struct PoolHarness {
         }
     }
 
+    /// Appends `jobs` and runs a pool of the gateway's channel over them, with `fastPool`, until
+    /// every one of them is final in the ledger.
+    func deliver(_ jobs: [DeliveryJob], through gateway: Gateway, transport: any Transport) async throws {
+        try await append(jobs)
+        let pool = DeliveryPool(channel: gateway.settings.channel, log: log, ledger: ledger, transport: transport, gateways: [gateway],
+                                configuration: fastPool, logger: quietLogger)
+        try await run(pool) { try jobs.allSatisfy { try ledger.trace($0.id)?.job.status.isFinal == true } }
+    }
+
     /// Dead letters on `notify.dead`.
     func deadLetters() async throws -> [DeadLetter.Entry] {
         guard let d = try? await log.describeTopic(Topics.dead), d.records > 0 else { return [] }
