@@ -45,7 +45,9 @@ import Testing
             let found = try await directory.customers(forAccounts: [account, try AccountID("IR2"), try AccountID("IR9")])
             return found.keys.sorted().map(\.rawValue) == ["IR1", "IR2"] && found[account]?.first?.accounts.count == 2
         }
-        #expect(batch != nil && batch! < .milliseconds(1000))
+        // The same bound as the first change above, for the same reason (the fresh-clone CI run
+        // under load saw this one over a second too).
+        #expect(batch != nil && batch! < .seconds(2), "the linked account took \(String(describing: batch))")
         #expect(directory.statistics.invalidations >= 2)
     }
 
