@@ -23,15 +23,21 @@ final class KafkaHandle: @unchecked Sendable {
     final class HandleContext: Sendable {
         let logger: Logger
         let servers: String
-        init(logger: Logger, servers: String) {
+        /// A group member's partitions, kept by the rebalance callback; nil for other clients.
+        let assignment: GroupAssignment?
+        init(logger: Logger, servers: String, assignment: GroupAssignment?) {
             self.logger = logger
             self.servers = servers
+            self.assignment = assignment
         }
     }
 
     /// Creates a client with `properties` (applied in order). `deliveryReports` makes it a
     /// producer whose delivery reports go to ``DeliverySlot``s (served by `rd_kafka_poll`).
-    init(consumer: Bool, properties: [(String, String)], servers: String, logger: Logger, deliveryReports: Bool) throws(LogError) {
+    /// `assignment` makes it a group consumer whose rebalances are applied by
+    /// ``serveRebalance(_:_:_:_:)`` and recorded there.
+    init(consumer: Bool, properties: [(String, String)], servers: String, logger: Logger, deliveryReports: Bool,
+         assignment: GroupAssignment? = nil) throws(LogError) {
         guard let conf = rd_kafka_conf_new() else { throw LogError(.storage, "librdkafka could not allocate a configuration") }
         var errorText = [CChar](repeating: 0, count: 512)
         for (name, value) in properties {
@@ -40,7 +46,7 @@ final class KafkaHandle: @unchecked Sendable {
                 throw LogError(.invalidArgument, "Kafka property \(name): \(cText(errorText)); fix the Kafka configuration")
             }
         }
-        let context = Unmanaged.passRetained(HandleContext(logger: logger, servers: servers))
+        let context = Unmanaged.passRetained(HandleContext(logger: logger, servers: servers, assignment: assignment))
         rd_kafka_conf_set_opaque(conf, context.toOpaque())
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, message in
             guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
@@ -67,6 +73,13 @@ final class KafkaHandle: @unchecked Sendable {
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let slot = message.pointee._private else { return }
                 Unmanaged<DeliverySlot>.fromOpaque(slot).takeRetainedValue().report(message)
+            }
+        }
+        if assignment != nil {
+            rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
+                guard let handle, let opaque else { return }
+                let context = Unmanaged<HandleContext>.fromOpaque(opaque).takeUnretainedValue()
+                serveRebalance(handle, error, partitions, context)
             }
         }
         // rd_kafka_new takes ownership of conf on success only.
@@ -183,26 +196,16 @@ final class KafkaHandle: @unchecked Sendable {
             throw LogError(.invalidArgument, "cannot create topic \(topic): \(cText(errorText))")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
-        guard let queue = rd_kafka_queue_new(pointer) else { throw LogError(.storage, "librdkafka could not allocate a queue") }
-        defer { rd_kafka_queue_destroy(queue) }
-        guard let options = rd_kafka_AdminOptions_new(pointer, RD_KAFKA_ADMIN_OP_CREATETOPICS) else {
-            throw LogError(.storage, "librdkafka could not allocate admin options")
-        }
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        let milliseconds = Int32(clamping: timeout.milliseconds)
-        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, &errorText, errorText.count)
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, &errorText, errorText.count)
         var topics: [OpaquePointer?] = [newTopic]
-        rd_kafka_CreateTopics(pointer, &topics, 1, options, queue)
-        // The request times out by itself; the margin only guards against a lost event.
-        guard let event = rd_kafka_queue_poll(queue, milliseconds + 2_000) else {
-            throw LogError(.unavailable, "Kafka at \(servers) did not answer the creation of topic \(topic) within \(timeout); check that the brokers run, then retry")
+        try adminRequest(RD_KAFKA_ADMIN_OP_CREATETOPICS, doing: "creating topic \(topic)", timeout: timeout) { options, queue in
+            rd_kafka_CreateTopics(pointer, &topics, 1, options, queue)
+        } result: { event throws(LogError) in
+            try Self.checkCreated(event, topic: topic, partitions: partitions, servers: servers)
         }
-        defer { rd_kafka_event_destroy(event) }
-        let eventError = rd_kafka_event_error(event)
-        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw Self.logError(eventError, doing: "creating topic \(topic)", servers: servers, timeout: timeout)
-        }
+    }
+
+    /// The creation's outcome in a CreateTopics result event.
+    private static func checkCreated(_ event: OpaquePointer, topic: TopicName, partitions: Int, servers: String) throws(LogError) {
         var count = 0
         guard let result = rd_kafka_event_CreateTopics_result(event),
               let results = rd_kafka_CreateTopics_result_topics(result, &count), count == 1 else {
@@ -250,6 +253,65 @@ final class KafkaHandle: @unchecked Sendable {
             return LogError(.storage, "\(what); see the brokers' logs")
         }
     }
+}
+
+/// librdkafka's rebalance callback for group members (it runs inside `rd_kafka_consumer_poll` and
+/// `rd_kafka_consumer_close`, on the member's thread). With the cooperative protocol, partitions
+/// are added and removed incrementally; with an eager one the whole assignment is replaced.
+/// Revoked partitions leave ``GroupAssignment`` before librdkafka drops them, so no record of theirs
+/// is handed out afterwards.
+private func serveRebalance(_ handle: OpaquePointer, _ event: rd_kafka_resp_err_t,
+                            _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+                            _ context: KafkaHandle.HandleContext) {
+    let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+    let list = partitions.map(topicPartitions) ?? []
+    var failure: OpaquePointer?
+    if event == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        if cooperative {
+            failure = rd_kafka_incremental_assign(handle, partitions)
+        } else {
+            context.assignment?.revokeAll()
+            _ = rd_kafka_assign(handle, partitions)
+        }
+        context.assignment?.assigned(list)
+    } else {
+        context.assignment?.revoked(list)
+        if cooperative {
+            failure = rd_kafka_incremental_unassign(handle, partitions)
+        } else {
+            _ = rd_kafka_assign(handle, nil)
+        }
+    }
+    let lost = event != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && rd_kafka_assignment_lost(handle) != 0
+    context.logger.info(event == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "group partitions assigned" : lost ? "group partitions lost" : "group partitions revoked", metadata: [
+        "chapar.partitions": .string(list.map(\.description).joined(separator: ",")),
+        "chapar.kafka.servers": .string(context.servers),
+    ])
+    if let failure {
+        context.logger.warning("librdkafka: \(String(cString: rd_kafka_error_string(failure)))", metadata: ["chapar.kafka.servers": .string(context.servers)])
+        rd_kafka_error_destroy(failure)
+    }
+}
+
+/// The topic-partitions of a librdkafka list (topics that are not Chapar names are skipped).
+func topicPartitions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartition] {
+    (0..<Int(list.pointee.cnt)).compactMap { index in
+        let element = list.pointee.elems[index]
+        guard let name = element.topic, let topic = try? TopicName(String(cString: name)) else { return nil }
+        return TopicPartition(topic, PartitionID(Int(element.partition)))
+    }
+}
+
+/// A librdkafka partition list with an offset per partition; destroy it with
+/// `rd_kafka_topic_partition_list_destroy`.
+func partitionList(_ offsets: [TopicPartition: Offset]) throws(LogError) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    guard let list = rd_kafka_topic_partition_list_new(Int32(max(offsets.count, 1))) else {
+        throw LogError(.storage, "librdkafka could not allocate a partition list")
+    }
+    for (tp, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+        rd_kafka_topic_partition_list_add(list, tp.topic.rawValue, Int32(tp.partition.rawValue))?.pointee.offset = offset.rawValue
+    }
+    return list
 }
 
 /// Calls `body` with the bytes of `array`, or nil when there is none.

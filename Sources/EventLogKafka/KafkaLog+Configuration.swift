@@ -1,3 +1,5 @@
+import ChaparModels
+
 extension KafkaLog {
     /// How to reach the cluster and how long to wait for it. Files, environment and flags are
     /// read by `chapar`; this only holds the values.
@@ -18,6 +20,10 @@ extension KafkaLog {
         public var linger: Duration
         /// Threads for librdkafka's blocking calls (see ``KafkaLog``). Default 2.
         public var blockingThreads: Int
+        /// Overrides every group member's ``GroupOptions/sessionTimeout`` (librdkafka's
+        /// `session.timeout.ms`): how long after a node dies its partitions move. Nil keeps the
+        /// callers' (30 s by default). The brokers bound it (`group.min.session.timeout.ms`, 6 s on Apache Kafka).
+        public var groupSessionTimeout: Duration?
         /// Further librdkafka properties, passed through unchanged and applied last: security
         /// (`security.protocol`, `sasl.mechanism`, `sasl.username`, `ssl.ca.location`, …) or tuning.
         public var properties: [String: String]
@@ -30,6 +36,7 @@ extension KafkaLog {
             deliveryTimeout: Duration = .seconds(30),
             linger: Duration = .milliseconds(5),
             blockingThreads: Int = 2,
+            groupSessionTimeout: Duration? = nil,
             properties: [String: String] = [:]
         ) {
             self.bootstrapServers = bootstrapServers
@@ -39,7 +46,22 @@ extension KafkaLog {
             self.deliveryTimeout = deliveryTimeout
             self.linger = linger
             self.blockingThreads = blockingThreads
+            self.groupSessionTimeout = groupSessionTimeout
             self.properties = properties
+        }
+
+        /// Properties every client of this log gets first.
+        var commonProperties: [(String, String)] {
+            [
+                ("bootstrap.servers", bootstrapServers),
+                ("client.id", clientID),
+                ("socket.timeout.ms", String(max(requestTimeout.milliseconds, 10))),
+            ]
+        }
+
+        /// ``properties`` in a stable order, applied last.
+        var extraProperties: [(String, String)] {
+            properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
     }
 }

@@ -12,8 +12,8 @@ import Synchronization
 ///   partition is chosen here with ``Partitioner`` (Kafka's murmur2), so a key lands in the same
 ///   partition as on the embedded log; `append` returns once the brokers acknowledged every record.
 /// - Fetches use a consumer with manual assignment (no group), see `KafkaReader`.
-/// - Consumer groups are not implemented on this backend yet: `joinGroup`, `listGroups` and
-///   `resetOffsets` throw `unsupported`.
+/// - Consumer groups are Kafka's own (``KafkaGroupMember``: one consumer per member, cooperative
+///   rebalancing); `listGroups` and `resetOffsets` use the admin API.
 ///
 /// Threading: librdkafka's blocking calls never run on Swift's cooperative pool. Metadata,
 /// watermark, admin and fetch calls, and enqueueing records (which may wait for queue space),
@@ -32,7 +32,9 @@ public final class KafkaLog: MessageLog {
     private let partitionCounts = Mutex<[TopicName: Int]>([:])
     /// Round-robin for records with neither key nor partition: one partition per `append`.
     private let roundRobin = Atomic<Int>(0)
-    private let closed = ClosedFlag()
+    private let closed = SetOnceFlag()
+    /// Members joined through this log, left by `close()` if their owners did not.
+    private let members = Mutex<[WeakMember]>([])
 
     /// Creates the producer and reader clients. No broker is contacted yet: a cluster that is not
     /// there shows as `unavailable` errors from the calls, each within its bound.
@@ -45,12 +47,7 @@ public final class KafkaLog: MessageLog {
         }
         self.configuration = configuration
         self.logger = logger
-        let common: [(String, String)] = [
-            ("bootstrap.servers", configuration.bootstrapServers),
-            ("client.id", configuration.clientID),
-            ("socket.timeout.ms", String(max(configuration.requestTimeout.milliseconds, 10))),
-        ]
-        let extra = configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let common = configuration.commonProperties, extra = configuration.extraProperties
         producer = try KafkaHandle(
             consumer: false,
             properties: common + [
@@ -89,6 +86,7 @@ public final class KafkaLog: MessageLog {
     /// made after this throw `closed`.
     public func close() async {
         guard !closed.isSet else { return }
+        for member in members.withLock({ $0.compactMap(\.member) }) { await member.leave() }
         let producer = self.producer, timeout = configuration.deliveryTimeout
         _ = try? await threads.run { producer.flush(timeout: timeout) }
         closed.set()
@@ -206,22 +204,71 @@ public final class KafkaLog: MessageLog {
         return try await blocking { try handle.offset(for: timestamp, topic: topic, partition: partition, timeout: timeout) }
     }
 
-    // MARK: Groups (not yet)
+    // MARK: Groups
 
+    /// Joins `group` as a new member with its own consumer (``KafkaGroupMember``): Kafka's group
+    /// protocol spreads the topics' partitions over every member on every node.
     public func joinGroup(_ group: GroupID, topics: [TopicName], options: GroupOptions) async throws -> any GroupMember {
-        throw Self.groupsUnsupported("joinGroup(\(group))")
+        guard !topics.isEmpty else { throw LogError(.invalidArgument, "a group member must subscribe to at least one topic") }
+        guard !closed.isSet else { throw LogError(.closed, "the Kafka log was closed; open a new KafkaLog") }
+        let counts = try await refreshPartitionCounts()
+        if let missing = topics.first(where: { counts[$0] == nil }) {
+            throw LogError(.unknownTopic, "topic \(missing) does not exist on Kafka at \(configuration.bootstrapServers); create it first")
+        }
+        let member = try KafkaGroupMember(group: group, topics: topics, options: options, configuration: configuration, logger: logger)
+        members.withLock { $0.append(WeakMember(member)) }
+        return member
     }
 
+    /// Every group the cluster knows, with members, owners and lag per partition. Partitions come
+    /// from the committed offsets and from the live assignment.
     public func listGroups() async throws -> [GroupDescription] {
-        throw Self.groupsUnsupported("listGroups")
+        let handle = producer, timeout = configuration.requestTimeout
+        let groups = try await blocking { try handle.groupIDs(timeout: timeout) }
+        var states = try await blocking { try handle.describeGroups(groups, timeout: timeout) }
+        // This node's own members, which some brokers (Tansu) leave out of DescribeGroups.
+        for member in members.withLock({ $0.compactMap(\.member) }) where !member.hasLeft {
+            var state = states[member.group] ?? KafkaGroupState(members: [], owners: [:], state: "Stable")
+            if !state.members.contains(member.memberID) { state.members = (state.members + [member.memberID]).sorted() }
+            for tp in member.ownedPartitions where state.owners[tp] == nil { state.owners[tp] = member.memberID }
+            states[member.group] = state
+        }
+        var committed: [GroupID: [TopicPartition: Offset]] = [:]
+        for group in groups { committed[group] = try await blocking { try handle.committedOffsets(group, timeout: timeout) } }
+        var ends: [TopicPartition: (start: Offset, end: Offset)] = [:]
+        var descriptions: [GroupDescription] = []
+        for group in Set(groups).union(states.keys).sorted() {
+            let state = states[group]
+            let partitions = Set(committed[group, default: [:]].keys).union(state?.owners.keys ?? [:].keys)
+            var rows: [GroupPartitionLag] = []
+            for tp in partitions.sorted() {
+                if ends[tp] == nil {
+                    guard let description = try? await describeTopic(tp.topic) else { continue }
+                    for p in description.partitions { ends[TopicPartition(tp.topic, p.partition)] = (p.startOffset, p.endOffset) }
+                }
+                guard let (start, end) = ends[tp] else { continue }
+                let done = committed[group]?[tp]
+                rows.append(GroupPartitionLag(topic: tp.topic, partition: tp.partition, committed: done, end: end,
+                                              lag: max(0, end.rawValue - (done ?? start).rawValue), owner: state?.owners[tp]))
+            }
+            descriptions.append(GroupDescription(group: group, members: state?.members ?? [], generation: 0, partitions: rows))
+        }
+        return descriptions
     }
 
+    /// Overwrites a group's committed offsets (replay or skip). Refused while the group has live
+    /// members, as on the embedded log: stop the consumers (every node) first.
     public func resetOffsets(_ group: GroupID, to offsets: [TopicPartition: Offset]) async throws {
-        throw Self.groupsUnsupported("resetOffsets(\(group))")
-    }
-
-    private static func groupsUnsupported(_ call: String) -> LogError {
-        LogError(.unsupported, "\(call): consumer groups are not implemented on the Kafka backend yet (issue 12); use the embedded log (log.backend = embedded) for the notifier and delivery groups")
+        guard !offsets.isEmpty else { return }
+        let local = members.withLock { $0.compactMap(\.member) }.filter { $0.group == group && !$0.hasLeft }.map(\.memberID)
+        if !local.isEmpty { throw KafkaHandle.liveGroup(group, members: local) }
+        let handle = producer, timeout = configuration.requestTimeout
+        try await blocking {
+            if let live = try handle.describeGroups([group], timeout: timeout)[group], !live.members.isEmpty {
+                throw KafkaHandle.liveGroup(group, members: live.members)
+            }
+            try handle.alterOffsets(group, offsets, timeout: timeout)
+        }
     }
 
     /// Runs a blocking librdkafka call on the dedicated threads.
@@ -231,10 +278,8 @@ public final class KafkaLog: MessageLog {
     }
 }
 
-/// Set once by `close()`; read by the delivery-report thread and every call. A class so that the
-/// thread can hold it without holding the log.
-private final class ClosedFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    func set() { value.store(true, ordering: .releasing) }
+/// A member the log does not keep alive.
+private struct WeakMember: Sendable {
+    weak var member: KafkaGroupMember?
+    init(_ member: KafkaGroupMember) { self.member = member }
 }

@@ -110,7 +110,7 @@ final class KafkaReader: Sendable {
             }
             let offset = Offset(message.pointee.offset)
             guard ours, offset >= state.position else { continue }
-            let record = consumerRecord(message, tp: tp, offset: offset)
+            let record = Self.consumerRecord(message, tp: tp, offset: offset)
             bytes += record.value.count + (record.key?.count ?? 0)
             records.append(record)
             state.position = offset + 1
@@ -153,7 +153,7 @@ final class KafkaReader: Sendable {
     }
 
     /// Copies a fetched message into a ``ConsumerRecord`` (key, value, headers, timestamp).
-    private func consumerRecord(_ message: UnsafeMutablePointer<rd_kafka_message_t>, tp: TopicPartition, offset: Offset) -> ConsumerRecord {
+    static func consumerRecord(_ message: UnsafeMutablePointer<rd_kafka_message_t>, tp: TopicPartition, offset: Offset) -> ConsumerRecord {
         let m = message.pointee
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }

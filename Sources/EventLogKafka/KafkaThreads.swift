@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ChaparModels
 
 /// A few dedicated threads for librdkafka's blocking calls (metadata, watermark queries, admin
@@ -66,4 +67,12 @@ final class KafkaThreads: @unchecked Sendable {
             job()
         }
     }
+}
+
+/// A flag that is set once and read from any thread: a log's `close()`, a poll's cancellation.
+/// A class, so that a thread can hold it without holding its owner.
+final class SetOnceFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

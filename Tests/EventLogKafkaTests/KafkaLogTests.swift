@@ -131,14 +131,6 @@ struct KafkaLogTests {
         #expect(clock.now - started < .seconds(15))
         await log.close()
     }
-
-    @Test("consumer groups say plainly that they are not implemented on Kafka yet")
-    func groupsUnsupported() async throws {
-        let log = try KafkaLog(configuration: .init(bootstrapServers: "127.0.0.1:9"))
-        let error = await #expect(throws: LogError.self) { _ = try await log.joinGroup("notifier", topics: ["transactions"], options: GroupOptions()) }
-        #expect(error?.code == .unsupported)
-        await log.close()
-    }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
