@@ -121,6 +121,7 @@ let package = Package(
                 "Delivery",
                 "ChaparConfig",
                 "ChaparDemo",
+                "EventLogKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,7 +141,7 @@ let package = Package(
         .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "ChannelEmail", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
         // librdkafka (Debian's librdkafka-dev to build), with a typed wrapper for its variadic produce call.
         .systemLibrary(name: "CKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
-        // The log on a Kafka-API cluster (issue 12): `KafkaLog`, a `MessageLog` over librdkafka.
+        // The log on a Kafka-API cluster (issue 12, docs/kafka.md): `KafkaLog`, a `MessageLog` over librdkafka.
         .target(
             name: "EventLogKafka",
             dependencies: ["ChaparModels", "CKafka", .product(name: "Logging", package: "swift-log")],
@@ -163,6 +164,7 @@ let package = Package(
                 "ChaparServer",
                 "ChaparDemo",
                 "ChannelFax",
+                "EventLogKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -15,6 +15,8 @@ public struct ChaparConfiguration: Sendable {
     public var notifier: NotifierSettings
     /// Settings for the topics `chapar serve` creates (partitions, fsync, retention).
     public var topics: TopicConfiguration
+    /// Where the log lives: the embedded log in the data directory, or a Kafka cluster.
+    public var backend: LogBackendSettings = .embedded
     public var callbacks: CallbackSettings?
     public var pool: PoolConfiguration
     /// Per channel: its routes (address scheme → gateway chain, primary first).
@@ -35,6 +37,31 @@ public struct ChaparConfiguration: Sendable {
         self.channels = channels
         self.gateways = gateways
     }
+}
+
+/// `log.backend`: the embedded log (the default) or a Kafka-API cluster (docs/kafka.md).
+public enum LogBackendSettings: Sendable, Hashable {
+    case embedded
+    case kafka(KafkaSettings)
+}
+
+/// `log.kafka`: how to reach the cluster. Only values; `chapar` opens the client.
+public struct KafkaSettings: Sendable, Hashable {
+    /// `host:port[,host:port…]`.
+    public var bootstrapServers: String
+    public var clientID = "chapar"
+    /// Replicas per partition of the topics Chapar creates; nil = the brokers' default.
+    public var replicationFactor: Int?
+    /// How long after a node stops heartbeating its partitions move (nil: 30 s).
+    public var sessionTimeout: Duration?
+    public var requestTimeout: Duration = .seconds(10)
+    public var deliveryTimeout: Duration = .seconds(30)
+    /// librdkafka properties passed through (security, tuning); values may be secrets.
+    public var properties: [String: String] = [:]
+    /// Per property, `{env: NAME}` / `{file: PATH}` for secrets and nil for plain values, for `config show`.
+    public var propertySources: [String: String] = [:]
+
+    public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
 }
 
 /// The HTTP server of `chapar serve`: API, console, metrics and gateway callbacks.
@@ -256,6 +283,7 @@ struct ConfigReader {
         configuration.server = server(top["server"])
         configuration.notifier = notifier(top["notifier"])
         configuration.topics = topics(top["log"])
+        configuration.backend = backend(top["log"])
         configuration.callbacks = callbacks(top["callbacks"], server: configuration.server)
         configuration.pool = pool(top["delivery"])
         let context = GatewayContext(callbackBaseURL: configuration.callbacks?.publicURL, callbackSecret: configuration.callbacks?.secret)
@@ -319,7 +347,7 @@ struct ConfigReader {
 
     mutating func topics(_ node: Node?) -> TopicConfiguration {
         var topics = TopicConfiguration(partitions: 8)
-        let m = mapping(node, "log", allowed: ["partitions", "fsync", "segment-bytes", "retention", "retention-bytes"])
+        let m = mapping(node, "log", allowed: ["partitions", "fsync", "segment-bytes", "retention", "retention-bytes", "backend", "kafka"])
         if let v = integer(m["partitions"], "log.partitions", range: 1...1024) { topics.partitions = v }
         if let text = string(m["fsync"], "log.fsync") {
             do {
@@ -348,6 +376,64 @@ struct ConfigReader {
             }
         }
         return topics
+    }
+
+    mutating func backend(_ node: Node?) -> LogBackendSettings {
+        // Unknown keys of `log` were reported by topics(_:); read without complaining again.
+        guard let node, case .mapping(let pairs) = node else { return .embedded }
+        var m: [String: Node] = [:]
+        for (key, value) in pairs { if let k = key.string { m[k] = value } }
+        let backend = string(m["backend"], "log.backend") ?? "embedded"
+        switch backend {
+        case "embedded":
+            if let kafka = m["kafka"] { problem(kafka, "log.kafka", "log.kafka is used only with `backend: kafka`") }
+            return .embedded
+        case "kafka":
+            guard let kafkaNode = m["kafka"] else {
+                problem(node, "log.kafka", "`backend: kafka` needs log.kafka.bootstrap (e.g. broker-1:9092,broker-2:9092)")
+                return .embedded
+            }
+            let k = mapping(kafkaNode, "log.kafka", allowed: ["bootstrap", "client-id", "replication-factor", "session-timeout",
+                                                           "request-timeout", "delivery-timeout", "properties"])
+            guard let bootstrap = string(k["bootstrap"], "log.kafka.bootstrap") else {
+                problem(kafkaNode, "log.kafka.bootstrap", "missing: give the brokers as HOST:PORT[,HOST:PORT…]")
+                return .embedded
+            }
+            let servers = bootstrap.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if servers.isEmpty || servers.contains(where: { HostPort.parse($0) == nil }) {
+                problem(k["bootstrap"], "log.kafka.bootstrap", "'\(bootstrap)' is not HOST:PORT[,HOST:PORT…]")
+            }
+            var settings = KafkaSettings(bootstrapServers: servers.joined(separator: ","))
+            if let v = string(k["client-id"], "log.kafka.client-id") { settings.clientID = v }
+            if let v = integer(k["replication-factor"], "log.kafka.replication-factor", range: 1...16) { settings.replicationFactor = v }
+            if let v = duration(k["session-timeout"], "log.kafka.session-timeout") {
+                if v >= .seconds(1) && v <= .seconds(3600) { settings.sessionTimeout = v } else {
+                    problem(k["session-timeout"], "log.kafka.session-timeout", "must be from 1s to 1h (brokers bound it further, 6s–30m on Apache Kafka)")
+                }
+            }
+            if let v = duration(k["request-timeout"], "log.kafka.request-timeout") { settings.requestTimeout = v }
+            if let v = duration(k["delivery-timeout"], "log.kafka.delivery-timeout") { settings.deliveryTimeout = v }
+            if let propertiesNode = k["properties"] {
+                for (name, value) in mapping(propertiesNode, "log.kafka.properties", allowed: nil) {
+                    let path = "log.kafka.properties.\(name)"
+                    if case .mapping = value {
+                        guard let secret = secret(value, path) else { continue }
+                        settings.properties[name] = secret.value
+                        settings.propertySources[name] = secret.source
+                    } else if let text = string(value, path) {
+                        if ["sasl.password", "ssl.key.password", "sasl.oauthbearer.client.secret"].contains(name) {
+                            problem(value, path, "secrets are never written in the file: use {env: VARIABLE} or {file: /path/to/secret}")
+                            continue
+                        }
+                        settings.properties[name] = text
+                    }
+                }
+            }
+            return .kafka(settings)
+        default:
+            problem(m["backend"], "log.backend", "'\(backend)' is not embedded or kafka")
+            return .embedded
+        }
     }
 
     mutating func callbacks(_ node: Node?, server: ServerSettings) -> CallbackSettings? {

@@ -8,6 +8,7 @@
 ///   ingest/seen.sqlite            the ingest dedupe index (+ seen.filter)
 ///   ingest/uploads/               files posted to the HTTP API while they are ingested
 ///   ingest.sock                   where the directory's owner accepts `chapar ingest`
+///   customers.kafka-offset        on Kafka: how far chapar.customers has been applied here
 /// ```
 public struct DataLayout: Sendable, Hashable {
     /// The data directory itself.
@@ -25,6 +26,8 @@ public struct DataLayout: Sendable, Hashable {
     public var ingestIndex: String { root + "/ingest/seen.sqlite" }
     /// Where uploads wait while they are ingested (removed afterwards).
     public var uploads: String { root + "/ingest/uploads" }
+    /// On the Kafka backend: the next offset of `chapar.customers` to apply to this node's store.
+    public var customerSyncOffset: String { root + "/customers.kafka-offset" }
     /// The Unix socket of the directory's owner.
     public var ingestSocket: String { root + "/ingest.sock" }
 }

@@ -70,6 +70,19 @@ public final class EventLog: MessageLog {
         return "process \(pid) (\(lines[1]))"
     }
 
+    /// Takes a data directory's `LOCK` (flock, holding this process's id and command line), or
+    /// throws `locked` naming the process that holds it.
+    static func lockDirectory(_ dir: String, fileSystem fs: any FileSystem) throws(LogError) -> any FileLock {
+        do {
+            return try fs.lockFile(dir + "/LOCK")
+        } catch where error.kind == .locked {
+            let holder = (try? AtomicFile.read(dir + "/LOCK", fileSystem: fs)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw LogError(.locked, "data directory \(dir) is in use by \(Self.lockHolder(holder)); stop it first, or use a different --data-dir")
+        } catch {
+            throw LogError(.storage, "cannot lock data directory \(dir) (\(error))")
+        }
+    }
+
     /// Opens (creating if needed) a data directory, running recovery on every partition.
     public static func open(_ configuration: Configuration) throws(LogError) -> EventLog {
         try EventLog(configuration)
@@ -84,14 +97,7 @@ public final class EventLog: MessageLog {
         do { try fs.createDirectory(dir) } catch {
             throw LogError(.storage, "cannot create data directory \(dir) (\(error)); check the path and permissions")
         }
-        do {
-            lock = try fs.lockFile(dir + "/LOCK")
-        } catch where error.kind == .locked {
-            let holder = (try? AtomicFile.read(dir + "/LOCK", fileSystem: fs)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            throw LogError(.locked, "data directory \(dir) is in use by \(Self.lockHolder(holder)); stop it first, or use a different --data-dir")
-        } catch {
-            throw LogError(.storage, "cannot lock data directory \(dir) (\(error))")
-        }
+        lock = try Self.lockDirectory(dir, fileSystem: fs)
         executor = BlockingExecutor(threads: configuration.ioThreads, name: "chapar-io")
         var report = RecoveryReport()
         var topics: [TopicName: Topic] = [:]

@@ -190,12 +190,16 @@ final class KafkaHandle: @unchecked Sendable {
     // MARK: Admin
 
     /// Creates a topic with the admin API and waits for the controller's answer; blocking.
-    func createTopic(_ topic: TopicName, partitions: Int, replicationFactor: Int?, timeout: Duration) throws(LogError) {
+    /// `settings` are topic configs (e.g. `cleanup.policy=compact`).
+    func createTopic(_ topic: TopicName, partitions: Int, replicationFactor: Int?, settings: [(String, String)] = [], timeout: Duration) throws(LogError) {
         var errorText = [CChar](repeating: 0, count: 512)
         guard let newTopic = rd_kafka_NewTopic_new(topic.rawValue, Int32(partitions), Int32(replicationFactor ?? -1), &errorText, errorText.count) else {
             throw LogError(.invalidArgument, "cannot create topic \(topic): \(cText(errorText))")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
+        for (name, value) in settings where rd_kafka_NewTopic_set_config(newTopic, name, value) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw LogError(.invalidArgument, "cannot create topic \(topic): topic setting \(name)=\(value) was refused")
+        }
         var topics: [OpaquePointer?] = [newTopic]
         try adminRequest(RD_KAFKA_ADMIN_OP_CREATETOPICS, doing: "creating topic \(topic)", timeout: timeout) { options, queue in
             rd_kafka_CreateTopics(pointer, &topics, 1, options, queue)

@@ -97,9 +97,20 @@ public final class KafkaLog: MessageLog {
 
     public func createTopic(_ topic: TopicName, configuration topicConfiguration: TopicConfiguration) async throws -> TopicDescription {
         if let problem = topicConfiguration.problem { throw LogError(.invalidArgument, "cannot create topic \(topic): \(problem)") }
-        let producer = self.producer, partitions = topicConfiguration.partitions
+        return try await create(topic, partitions: topicConfiguration.partitions, settings: [])
+    }
+
+    /// Creates a compacted topic (`cleanup.policy=compact`): the brokers keep at least the last
+    /// record of every key, so a reader from the start gets the latest state per key. For state
+    /// shared by nodes, such as `chapar.customers`; the embedded log has no compaction.
+    public func createCompactedTopic(_ topic: TopicName, partitions: Int) async throws -> TopicDescription {
+        try await create(topic, partitions: partitions, settings: [("cleanup.policy", "compact")])
+    }
+
+    private func create(_ topic: TopicName, partitions: Int, settings: [(String, String)]) async throws -> TopicDescription {
+        let producer = self.producer
         let replicas = configuration.replicationFactor, timeout = configuration.requestTimeout
-        try await blocking { try producer.createTopic(topic, partitions: partitions, replicationFactor: replicas, timeout: timeout) }
+        try await blocking { try producer.createTopic(topic, partitions: partitions, replicationFactor: replicas, settings: settings, timeout: timeout) }
         logger.info("created topic", metadata: ["chapar.topic": .string(topic.rawValue), "chapar.partitions": .stringConvertible(partitions)])
         // Metadata can trail the controller for a moment after a creation.
         let clock = ContinuousClock(), deadline = clock.now.advanced(by: timeout)

@@ -1,6 +1,9 @@
 import ArgumentParser
+import ChaparConfig
 import ChaparModels
+import ChaparServer
 import EventLog
+import EventLogKafka
 import Foundation
 import Logging
 
@@ -145,4 +148,48 @@ func formatBytes(_ n: Int64) -> String {
         i += 1
     }
     return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+}
+
+/// `chapar log …`'s options: the data directory of the embedded log, or a Kafka cluster named by
+/// `--kafka` or by the configuration file's `log.backend: kafka` (docs/kafka.md).
+struct LogBackendOptions: ParsableArguments {
+    @OptionGroup var data: DataDirOptions
+
+    @Option(name: .long, help: ArgumentHelp("Configuration file (env CHAPAR_CONFIG): with log.backend kafka, its cluster is used.", valueName: "FILE"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Use the Kafka cluster at these brokers instead of the embedded log.", valueName: "HOST:PORT[,…]"))
+    var kafka: String?
+
+    /// The Kafka settings in effect, or nil for the embedded log.
+    func kafkaSettings() throws -> KafkaSettings? {
+        if let kafka { return KafkaSettings(bootstrapServers: kafka) }
+        guard let file = config ?? ProcessInfo.processInfo.environment["CHAPAR_CONFIG"] else { return nil }
+        guard case .kafka(let settings) = try ConfigOptions(config: file).load().backend else { return nil }
+        return settings
+    }
+
+    /// Opens the log (embedded or Kafka), runs `body`, and closes it whatever happens.
+    func withLog<T>(_ body: (any MessageLog) async throws -> T) async throws -> T {
+        guard let settings = try kafkaSettings() else { return try await data.withLog { try await body($0) } }
+        var logger = Logger(label: "chapar")
+        logger.logLevel = data.verbose ? .debug : .warning
+        let log = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
+        do {
+            let result = try await body(log)
+            await log.close()
+            return result
+        } catch {
+            await log.close()
+            throw error
+        }
+    }
+
+    /// For what only the embedded log has (retention in-process, recovery reports).
+    func withEmbeddedLog<T>(_ what: String, _ body: (EventLog) async throws -> T) async throws -> T {
+        if try kafkaSettings() != nil {
+            throw LogError(.unsupported, "\(what) is for the embedded log; on Kafka the brokers apply retention and recovery (see docs/kafka.md)")
+        }
+        return try await data.withLog(body)
+    }
 }

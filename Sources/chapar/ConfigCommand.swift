@@ -55,6 +55,21 @@ enum EffectiveConfiguration {
         let t = c.topics
         out += "log:\n  partitions: \(t.partitions)\n  fsync: \(t.durability)\n  segment-bytes: \(t.segmentBytes)\n"
         out += "  retention: \(t.retentionAge.map(\.compact) ?? "forever")\n  retention-bytes: \(t.retentionBytes.map(String.init) ?? "none")\n"
+        switch c.backend {
+        case .embedded:
+            out += "  backend: embedded\n"
+        case .kafka(let k):
+            out += "  backend: kafka\n  kafka:\n    bootstrap: \(k.bootstrapServers)\n    client-id: \(k.clientID)\n"
+            out += "    replication-factor: \(k.replicationFactor.map(String.init) ?? "(brokers' default)")\n"
+            out += "    session-timeout: \(k.sessionTimeout?.compact ?? "30s")\n    request-timeout: \(k.requestTimeout.compact)\n"
+            out += "    delivery-timeout: \(k.deliveryTimeout.compact)\n"
+            if !k.properties.isEmpty {
+                out += "    properties:\n"
+                for name in k.properties.keys.sorted() {
+                    out += "      \(name): \(k.propertySources[name].map(source) ?? k.properties[name]!)\n"
+                }
+            }
+        }
         if let cb = c.callbacks {
             out += "callbacks:\n  listen: \(cb.host):\(cb.port)\n  public-url: \(cb.publicURL)\n  secret: (set)\n"
         }

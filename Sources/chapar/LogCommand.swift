@@ -3,17 +3,17 @@ import ChaparModels
 import EventLog
 import Foundation
 
-/// `chapar log …`: operate the embedded log like kafka-topics, kafka-consumer-groups and kcat.
+/// `chapar log …`: operate the log (embedded or Kafka) like kafka-topics, kafka-consumer-groups and kcat.
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
-        abstract: "Create, inspect, produce to and consume from topics of the embedded log.",
+        abstract: "Create, inspect, produce to and consume from topics of the log (embedded, or Kafka with --kafka or log.backend).",
         subcommands: [Create.self, Topics.self, Describe.self, Produce.self, Consume.self, Groups.self, ResetOffsets.self, Retention.self, Verify.self]
     )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Argument(help: "Topic name: letters, digits, '.', '_' and '-'.") var topic: String
         @Option(help: "Number of partitions (keys are hashed over them).") var partitions: Int = 1
         @Option(help: "When appends are acknowledged: always (fsync, default), interval[:250ms|2s], never.") var fsync: String = "always"
@@ -46,7 +46,7 @@ struct LogCommand: AsyncParsableCommand {
 
     struct Topics: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List topics with offsets and sizes.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -66,7 +66,7 @@ struct LogCommand: AsyncParsableCommand {
 
     struct Describe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a topic's settings and each partition's offsets.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Argument var topic: String
         @Flag(help: "Print JSON.") var json = false
 
@@ -89,7 +89,7 @@ struct LogCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append one record per stdin line.",
             discussion: "With --key-separator, each line is KEY<SEP>VALUE (a line without SEP has no key). Lines are batched as they arrive; each batch is acknowledged once durable.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Argument var topic: String
         @Option(help: "Split each line into key and value at the first occurrence of this string.") var keySeparator: String?
         @Option(help: "Append every record to this partition instead of hashing the key.") var partition: Int?
@@ -140,7 +140,7 @@ struct LogCommand: AsyncParsableCommand {
                 Without --group, reading starts at the end unless --from-beginning or --offset is given.
                 With --group, committed offsets are used and advanced after each printed batch (at-least-once).
                 """)
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Argument var topic: String
         @Option(help: "Join this consumer group and commit offsets.") var group: String?
         @Flag(help: "Start at the oldest stored record (for a group: when it has no committed offset).") var fromBeginning = false
@@ -168,7 +168,7 @@ struct LogCommand: AsyncParsableCommand {
             }
         }
 
-        private func consumePartitions(_ log: EventLog, _ name: TopicName, _ formatter: RecordFormatter) async throws {
+        private func consumePartitions(_ log: any MessageLog, _ name: TopicName, _ formatter: RecordFormatter) async throws {
             let described = try await log.describeTopic(name)
             var positions: [PartitionID: Offset] = [:]
             for p in described.partitions where partition == nil || p.partition.rawValue == partition {
@@ -195,13 +195,19 @@ struct LogCommand: AsyncParsableCommand {
                 out.flush()
                 if !any {
                     if exitAtEnd && atEnd { return }
-                    // Idle: wait on the first partition with new data (the wait wakes on append, no polling).
-                    _ = try await waitAny(log, name, positions)
+                    if log is EventLog {
+                        // Idle: wait on the first partition with new data (the wait wakes on append, no polling).
+                        _ = try await waitAny(log, name, positions)
+                    } else {
+                        // Kafka: one reader serves every partition's fetches in turn, so a long wait on
+                        // one would hold up the others; look again shortly instead.
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
                 }
             }
         }
 
-        private func waitAny(_ log: EventLog, _ name: TopicName, _ positions: [PartitionID: Offset]) async throws -> Bool {
+        private func waitAny(_ log: any MessageLog, _ name: TopicName, _ positions: [PartitionID: Offset]) async throws -> Bool {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for (p, o) in positions {
                     group.addTask { !(try await log.fetch(name, partition: p, from: o, limits: FetchLimits(maxRecords: 1, maxWait: .seconds(3600)))).records.isEmpty }
@@ -212,7 +218,7 @@ struct LogCommand: AsyncParsableCommand {
             }
         }
 
-        private func consumeGroup(_ log: EventLog, _ name: TopicName, _ group: GroupID, _ formatter: RecordFormatter) async throws {
+        private func consumeGroup(_ log: any MessageLog, _ name: TopicName, _ group: GroupID, _ formatter: RecordFormatter) async throws {
             let member = try await log.joinGroup(group, topics: [name], options: GroupOptions(startPosition: fromBeginning ? .earliest : .latest, clientID: "chapar-cli"))
             var out = Output()
             var printed = 0
@@ -230,7 +236,7 @@ struct LogCommand: AsyncParsableCommand {
 
     struct Groups: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List consumer groups with committed offsets and lag.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -248,7 +254,7 @@ struct LogCommand: AsyncParsableCommand {
 
     struct ResetOffsets: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "reset-offsets", abstract: "Move a group's committed offsets (replay or skip).")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Argument var group: String
         @Argument var topic: String
         @Flag(help: "To the oldest stored record (replay everything).") var toEarliest = false
@@ -281,11 +287,11 @@ struct LogCommand: AsyncParsableCommand {
 
     struct Retention: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apply every topic's retention now and print what was deleted.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
 
         func run() async throws {
             try await CLIError.run {
-                let lines = try await options.withLog { await $0.enforceRetention() }
+                let lines = try await options.withEmbeddedLog("log retention") { await $0.enforceRetention() }
                 for l in lines { print(l) }
                 if lines.isEmpty { print("nothing to delete") }
             }
@@ -294,12 +300,12 @@ struct LogCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open the data directory, run recovery, and print what it found and repaired.")
-        @OptionGroup var options: DataDirOptions
+        @OptionGroup var options: LogBackendOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await CLIError.run {
-                let report = try await options.withLog { $0.recoveryReport }
+                let report = try await options.withEmbeddedLog("log verify") { $0.recoveryReport }
                 if json { return try printJSON(report) }
                 print("opened \(report.partitions) partition(s) in \(report.milliseconds) ms; scanned \(report.segmentsScanned) segment(s), \(formatBytes(report.bytesScanned)); truncated \(report.bytesTruncated) byte(s)")
                 for a in report.actions { print("  \(a)") }

@@ -176,6 +176,54 @@ import Testing
         #expect(c.callbacks?.publicURL == "http://127.0.0.1:8480")
     }
 
+    @Test func theKafkaBackendIsReadWithSecretPropertiesAndCheckedAtItsLines() throws {
+        let c = try parse("""
+            log:
+              backend: kafka
+              kafka:
+                bootstrap: 127.0.0.1:9092, 127.0.0.1:9093
+                client-id: node-1
+                replication-factor: 3
+                session-timeout: 10s
+                properties:
+                  security.protocol: SASL_SSL
+                  sasl.password: {env: PW}
+            """)
+        guard case .kafka(let k) = c.backend else {
+            Issue.record("expected the Kafka backend")
+            return
+        }
+        #expect(k.bootstrapServers == "127.0.0.1:9092,127.0.0.1:9093")
+        #expect(k.clientID == "node-1" && k.replicationFactor == 3 && k.sessionTimeout == .seconds(10))
+        #expect(k.properties == ["security.protocol": "SASL_SSL", "sasl.password": "secret-pw"])
+        #expect(k.propertySources["sasl.password"] == "env PW")
+        if case .embedded = try parse("log: {partitions: 2}").backend {} else { Issue.record("embedded is the default") }
+
+        let found = problems("""
+            log:
+              backend: kafkaa
+            """)
+        #expect(found == ["c.yaml:2: log.backend: 'kafkaa' is not embedded or kafka"])
+        let more = problems("""
+            log:
+              backend: kafka
+              kafka:
+                bootstrap: not-a-host-port
+                session-timeout: 0s
+                properties:
+                  sasl.password: hunter2
+            """)
+        #expect(more.contains("c.yaml:4: log.kafka.bootstrap: 'not-a-host-port' is not HOST:PORT[,HOST:PORT…]"), "\(more)")
+        #expect(more.contains { $0.hasPrefix("c.yaml:5: log.kafka.session-timeout:") }, "\(more)")
+        #expect(more.contains { $0.hasPrefix("c.yaml:7: log.kafka.properties.sasl.password: secrets are never written in the file") }, "\(more)")
+        #expect(!more.joined().contains("hunter2"))
+        let missing = problems("""
+            log:
+              backend: kafka
+            """)
+        #expect(missing.count == 1 && missing[0].contains("log.kafka: `backend: kafka` needs log.kafka.bootstrap"), "\(missing)")
+    }
+
     @Test func serverNotifierAndLogSectionsAreReadAndChecked() throws {
         let c = try ConfigFile.parse("""
             server: {listen: "0.0.0.0:9000", tokens: [{env: T1}, {env: T2}], max-body: 2MiB}

@@ -9,6 +9,7 @@
 #                        Tansu's ApiVersions reply, see docs/kafka.md) and TANSU (the binary, for
 #                        `$TANSU topic create --broker tcp://$KAFKA_BOOTSTRAP …`)
 #   tansu.sh stop DIR    stop it by its PID file (bounded wait)
+#   TANSU_PORT=N         start it on port N instead of a free one
 #
 # Environment: CHAPAR_PEERS_HOME (default /var/cache/chapar-peers) is where install-deps.sh put it.
 set -euo pipefail
@@ -28,7 +29,8 @@ start)
     [ -x "$tansu" ] || die "Tansu is missing ($tansu): run scripts/install-deps.sh"
     [ -e "$kafka/lib/librdkafka.so.1" ] || die "the librdkafka for Tansu is missing ($kafka/lib/librdkafka.so.1): run scripts/install-deps.sh"
     [ ! -f "$dir/tansu.pid" ] || die "$dir already has a Tansu peer (tansu.pid): '$0 stop $dir' first"
-    port=$(free_ports 1)
+    # TANSU_PORT picks the port (a test starts clients first, to see them wait for the broker).
+    port=${TANSU_PORT:-$(free_ports 1)}
     spawn "$dir/tansu.out" "$tansu" broker \
         --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
         --storage-engine memory://tansu/

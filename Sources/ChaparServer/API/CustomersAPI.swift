@@ -61,6 +61,7 @@ struct CustomersAPI: Sendable {
         let profile = try await document(request)
         let store = state.store
         try await perform("add customer") { try store.add(profile) }
+        try await share(profile)
         return try JSON.response(CustomerDocument(profile), status: .created)
     }
 
@@ -69,6 +70,7 @@ struct CustomersAPI: Sendable {
         guard profile.id == id else { throw APIError.badRequest("the body's id \(profile.id) is not the path's \(id)") }
         let store = state.store
         try await perform("save customer") { try store.save(profile) }
+        try await share(profile)
         return try JSON.response(CustomerDocument(profile))
     }
 
@@ -126,19 +128,37 @@ struct CustomersAPI: Sendable {
         do { change = try patch.change() } catch { throw APIError(.unprocessableContent, "invalid_change", "\(error.field): \(error.reason)") }
         let store = state.store
         let profile = try await perform("change customer") { try store.apply(change, to: id) }
+        try await share(profile)
         return try JSON.response(CustomerDocument(profile))
     }
 
     func remove(_ id: CustomerID) async throws -> Response {
         let store = state.store
         try await perform("remove customer") { try store.remove(id) }
+        if let sync = state.customerSync {
+            do { try await sync.removed(id) } catch { throw Self.notShared(error) }
+        }
         return Response(status: .noContent)
     }
 
     func setEnabled(_ on: Bool, id: CustomerID, channel: Channel) async throws -> Response {
         let store = state.store
         let profile = try await perform("change customer") { try store.setEnabled(on, customer: id, channels: [channel]) }
+        try await share(profile)
         return try JSON.response(CustomerDocument(profile))
+    }
+
+    /// On the Kafka backend, appends the customer as it now is to `chapar.customers`, so every
+    /// node applies it (``CustomerSync``). Without that, the change stays on this node: the caller
+    /// gets 503 and repeats the request (a PUT, PATCH or enable/disable gives the same result again).
+    private func share(_ profile: CustomerProfile) async throws {
+        guard let sync = state.customerSync else { return }
+        do { try await sync.published(profile) } catch { throw Self.notShared(error) }
+    }
+
+    private static func notShared(_ error: any Error) -> APIError {
+        APIError(.serviceUnavailable, "not_shared",
+                 "the change was stored on this node but could not be shared with the other nodes (\(error)); repeat the request once the log is available")
     }
 
     private func document(_ request: Request) async throws -> CustomerProfile {

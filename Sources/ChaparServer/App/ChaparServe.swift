@@ -40,12 +40,8 @@ public enum ChaparServe {
         if let demo = options.demo {
             configuration = try DemoSetup.configuration(adding: configuration, kinds: options.kinds, rate: demo.gatewayRate)
         }
-        let log: EventLog
-        do {
-            log = try EventLog.open(EventLog.Configuration(directory: layout.root, logger: logger))
-        } catch {
-            throw ServeError(error.message, exitCode: error.code == .locked ? 75 : 74)
-        }
+        let opened = try ServeLog.open(configuration.backend, layout: layout, logger: logger)
+        let log = opened.log
         var endpoint: IngestEndpoint?
         var store: CustomerStore?
         var directory: CachedCustomerDirectory?
@@ -56,11 +52,18 @@ public enum ChaparServe {
             store?.close()
         }
         do {
-            try await TopicSetup.create(in: log, template: configuration.topics)
+            try await TopicSetup.create(in: log, template: configuration.topics, logger: logger)
             let openedStore = try CustomerStore.open(path: layout.customers, logger: logger)
             store = openedStore
             if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours,
                                                                     smsMarketing: demo.smsMarketing, logger: logger) }
+            // On Kafka: learn every customer the other nodes know before the notifier starts.
+            let customerSync = opened.kafka.map { CustomerSync(log: $0, store: openedStore, layout: layout, logger: logger) }
+            if let customerSync {
+                try await customerSync.createTopic()
+                let applied = try await customerSync.catchUp()
+                if applied > 0 { logger.notice("applied \(applied) customer change(s) from \(CustomerSync.topic)") }
+            }
             let openedDirectory = openedStore.directory()
             directory = openedDirectory
             let openedLedger = try DeliveryLedger.open(path: layout.ledger, logger: logger)
@@ -88,7 +91,8 @@ public enum ChaparServe {
                 logger: logger)
             let state = ServerState(
                 layout: layout, configuration: configuration, log: log, store: openedStore, ledger: openedLedger, ingest: openedEndpoint,
-                pools: pools, notifier: notifier, telemetry: telemetry, demo: demoGateways, logger: logger)
+                pools: pools, notifier: notifier, telemetry: telemetry, demo: demoGateways,
+                customerSync: customerSync, logger: logger)
             let sampler = TelemetrySampler(state: state)
             let server = configuration.server
             let host = server.host.contains(":") ? "[\(server.host)]" : server.host
@@ -102,13 +106,18 @@ public enum ChaparServe {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = pools.map { pool in
                 .init(service: TaskService(name: "delivery.\(pool.channel)") { try await pool.run() })
             }
+            if let customerSync {
+                services.append(.init(service: TaskService(name: "customer-sync") { try await customerSync.run() }))
+            }
             services.append(.init(service: TaskService(name: "notifier") { try await notifier.run() }))
             if let demo = options.demo, demo.eventsPerSecond > 0 {
                 let traffic = DemoTraffic(endpoint: openedEndpoint, layout: layout, customers: demo.customers, eventsPerSecond: demo.eventsPerSecond, logger: logger)
                 services.append(.init(service: TaskService(name: "demo-traffic") { try await traffic.run() }))
             }
             services.append(.init(service: TaskService(name: "telemetry") { try await sampler.run() }))
-            services.append(.init(service: TaskService(name: "retention") { try await Self.applyRetention(log, logger: logger) }))
+            if let embedded = opened.embedded {
+                services.append(.init(service: TaskService(name: "retention") { try await Self.applyRetention(embedded, logger: logger) }))
+            }
             services.append(.init(service: http, serviceName: "http"))
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [], logger: quiet(logger))
@@ -125,11 +134,11 @@ public enum ChaparServe {
             }
         } catch {
             await endpoint?.close()
-            await log.close()
+            await opened.close()
             throw error
         }
         await endpoint?.close()
-        await log.close()
+        await opened.close()
     }
 
     /// Applies every topic's retention every five minutes (whole segments past their age or the
@@ -208,19 +217,42 @@ struct TaskService: Service, CustomStringConvertible {
 }
 
 /// Creates the pipeline's topics with the configuration's settings (partitions, fsync,
-/// retention); topics that exist keep theirs.
+/// retention); topics that exist keep theirs. Several nodes may start at once on Kafka: a topic
+/// another node created a moment ago is fine. A log that is unavailable at start (Kafka brokers
+/// down) is waited for, with a warning per attempt, until it answers or the process is stopped.
 enum TopicSetup {
-    static func create(in log: EventLog, template: TopicConfiguration) async throws {
+    static func create(in log: any MessageLog, template: TopicConfiguration, logger: Logger) async throws {
+        var delay = Duration.seconds(1)
+        while true {
+            do {
+                return try await createMissing(in: log, template: template)
+            } catch let error as LogError where error.code == .unavailable {
+                logger.warning("the log is unavailable; retrying in \(delay)", metadata: ["chapar.problem": "\(error.message)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+    }
+
+    private static func createMissing(in log: any MessageLog, template: TopicConfiguration) async throws {
         let existing = Set(try await log.listTopics().map(\.name))
         var topics = Topics.events
         for channel in Channel.allCases { for priority in Priority.allCases { topics.append(Topics.jobs(channel, priority)) } }
         for topic in topics where !existing.contains(topic) {
-            _ = try await log.createTopic(topic, configuration: template)
+            try await createUnlessExists(topic, template, in: log)
         }
         if !existing.contains(Topics.dead) {
             var dead = template
             dead.partitions = 1
-            _ = try await log.createTopic(Topics.dead, configuration: dead)
+            try await createUnlessExists(Topics.dead, dead, in: log)
+        }
+    }
+
+    private static func createUnlessExists(_ topic: TopicName, _ configuration: TopicConfiguration, in log: any MessageLog) async throws {
+        do {
+            _ = try await log.createTopic(topic, configuration: configuration)
+        } catch let error as LogError where error.code == .topicExists {
+            // Another node created it since we listed.
         }
     }
 }

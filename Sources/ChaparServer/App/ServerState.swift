@@ -13,7 +13,7 @@ import Synchronization
 final class ServerState: Sendable {
     let layout: DataLayout
     let configuration: ChaparConfiguration
-    let log: EventLog
+    let log: any MessageLog
     let store: CustomerStore
     let ledger: DeliveryLedger
     let ingest: IngestEndpoint
@@ -21,6 +21,8 @@ final class ServerState: Sendable {
     let notifier: NotifierService
     let telemetry: Telemetry
     let demo: DemoGateways?
+    /// On the Kafka backend: shares customer changes with the other nodes.
+    let customerSync: CustomerSync?
     let logger: Logger
     let started = ContinuousClock.now
     private let phase = Mutex(Phase.starting)
@@ -29,8 +31,9 @@ final class ServerState: Sendable {
         case starting, ready, stopping
     }
 
-    init(layout: DataLayout, configuration: ChaparConfiguration, log: EventLog, store: CustomerStore, ledger: DeliveryLedger,
-         ingest: IngestEndpoint, pools: [DeliveryPool], notifier: NotifierService, telemetry: Telemetry, demo: DemoGateways?, logger: Logger) {
+    init(layout: DataLayout, configuration: ChaparConfiguration, log: any MessageLog, store: CustomerStore, ledger: DeliveryLedger,
+         ingest: IngestEndpoint, pools: [DeliveryPool], notifier: NotifierService, telemetry: Telemetry, demo: DemoGateways?,
+         customerSync: CustomerSync? = nil, logger: Logger) {
         self.layout = layout
         self.configuration = configuration
         self.log = log
@@ -41,6 +44,7 @@ final class ServerState: Sendable {
         self.notifier = notifier
         self.telemetry = telemetry
         self.demo = demo
+        self.customerSync = customerSync
         self.logger = logger
     }
 

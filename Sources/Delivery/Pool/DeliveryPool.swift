@@ -181,9 +181,16 @@ public final class DeliveryPool: Sendable {
         }
     }
 
+    /// Commits every `commitInterval`. A log that is unavailable for a while (Kafka brokers down)
+    /// does not stop the pool: what could not be committed is kept and committed once it is back.
     private func commitPeriodically(_ members: [any GroupMember]) async throws {
         while await sleep(configuration.commitInterval) {
-            try await commit(members)
+            do {
+                try await commit(members)
+            } catch let error as LogError where error.code == .unavailable {
+                logger.warning("cannot commit delivery offsets: the log is unavailable; retrying at the next commit",
+                               metadata: ["chapar.problem": "\(error.message)"])
+            }
         }
     }
 
@@ -554,6 +561,11 @@ public final class DeliveryPool: Sendable {
             return (offsets, letters, scheduled)
         }
         guard offsets.contains(where: { !$0.isEmpty }) || !letters.isEmpty || !scheduled.isEmpty else { return }
+        var committed = [false, false, false]
+        defer {
+            // Offsets not committed are given back for the next commit.
+            state.withLock { s in for lane in 0..<3 where !committed[lane] { s.trackers[lane].restore(offsets[lane]) } }
+        }
         try await ledger.flush()
         if !letters.isEmpty {
             do {
@@ -570,7 +582,16 @@ public final class DeliveryPool: Sendable {
             state.withLock { s in for id in scheduled { s.scheduleTaken.remove(id) } }
         }
         for lane in 0..<3 where !offsets[lane].isEmpty {
-            try await members[lane].commit(offsets[lane])
+            do {
+                try await members[lane].commit(offsets[lane])
+            } catch let error as LogError where error.code == .notPartitionOwner {
+                // A rebalance moved these partitions (another node joined, or this member was
+                // slow): their new owner reads from the group's last commit and may deliver some
+                // of these jobs again, with the same job ids. Nothing is lost; the pool goes on.
+                logger.warning("delivery offsets not committed: the partitions moved to another member",
+                               metadata: ["chapar.problem": "\(error.message)"])
+            }
+            committed[lane] = true
         }
     }
 

@@ -48,6 +48,14 @@ public struct OffsetTracker: Sendable {
         return result
     }
 
+    /// Gives back offsets taken by ``takeCommitable()`` whose commit failed, so the next commit
+    /// covers them (a partition that has become committable further since keeps the newer offset).
+    public mutating func restore(_ offsets: [TopicPartition: Offset]) {
+        for (tp, offset) in offsets where partitions[tp] != nil && partitions[tp]?.commitable == nil {
+            partitions[tp]?.commitable = offset.rawValue
+        }
+    }
+
     /// Records handed out and not yet finished.
     public var outstanding: Int { partitions.values.reduce(0) { $0 + $1.offsets.count - $1.head } }
 }

@@ -1,0 +1,271 @@
+import ChaparModels
+import Delivery
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several `chapar serve` nodes on one Kafka-API cluster (Tansu, scripts/peers/tansu.sh): they
+/// split the partitions, a SIGKILLed node's partitions move to the others with nothing lost, a
+/// node added later gets a share and the customers the others know. Every node delivers SMS to one
+/// fault gateway, with `?node=` in its URL, so the gateway's log says who sent what.
+@Suite(.serialized, .timeLimit(.minutes(6)))
+struct KafkaServeTests {
+    @Test func nodesSplitTheWorkSurviveAKillAndANewNodeCatchesUp() async throws {
+        let cluster = try await KafkaCluster.start()
+        let a = try cluster.startNode("a")
+        defer { a.process.kill() }
+        let b = try cluster.startNode("b")
+        defer { b.process.kill() }
+        try await cluster.waitUntilListening(a)
+        try await cluster.waitUntilListening(b)
+
+        // Customers made on node a reach node b through chapar.customers.
+        try await cluster.createCustomers(30, on: a)
+        _ = try await cluster.eventually("node b knows the 30 customers") { try await cluster.customerCount(on: b) == 30 ? true : nil }
+
+        // A burst through node a; both nodes deliver a share; then b is killed mid-burst.
+        let firstBurst = try await cluster.postEvents(customers: 30, perCustomer: 20, tag: "one", on: a)
+        _ = try await cluster.eventually("both nodes deliver") { () -> Bool? in
+            let senders = try cluster.gateway.requests().compactMap { $0.query["node"] }
+            return Set(senders).isSuperset(of: ["a", "b"]) ? true : nil
+        }
+        b.process.kill()
+        #expect(b.process.waitForExit(timeout: .seconds(5)) == 128 + SIGKILL)
+        let beforeKill = try cluster.jobIDs()
+        #expect(beforeKill.distinct < firstBurst, "everything was delivered before the kill; the test proves nothing")
+
+        // Node a takes b's partitions over (after the 6 s session timeout) and delivers the rest.
+        _ = try await cluster.eventually("every job of the first burst delivered", timeout: .seconds(120)) {
+            try cluster.jobIDs().distinct >= firstBurst ? true : nil
+        }
+
+        // A node added later: it catches up on the customers, then takes a share of a new burst.
+        let c = try cluster.startNode("c")
+        defer { c.process.kill() }
+        try await cluster.waitUntilListening(c)
+        #expect(try await cluster.customerCount(on: c) == 30, "node c started without the customers")
+        _ = try await cluster.eventually("node c has partitions", timeout: .seconds(60)) { () -> Bool? in
+            let groups = try await cluster.api(.get, "/v1/groups", on: c).text
+            return groups.contains("\"owner\"") ? true : nil
+        }
+        let secondBurst = try await cluster.postEvents(customers: 30, perCustomer: 10, tag: "two", on: a)
+        _ = try await cluster.eventually("every job of both bursts delivered", timeout: .seconds(120)) {
+            try cluster.jobIDs().distinct >= firstBurst + secondBurst ? true : nil
+        }
+        let requests = try cluster.gateway.requests().filter { $0.method == "POST" }
+        let bySender = Dictionary(grouping: requests) { $0.query["node"] ?? "?" }
+        #expect(bySender["c"]?.isEmpty == false, "node c delivered nothing of the second burst")
+
+        let (distinct, duplicates, keys) = try cluster.jobIDs()
+        #expect(distinct == firstBurst + secondBurst, "\(distinct) distinct job ids for \(firstBurst + secondBurst) jobs")
+        #expect(keys[""] == nil, "a request without its job id")
+        for (_, copies) in keys where copies.count > 1 {
+            #expect(Set(copies.map(\.body)).count == 1, "a duplicate with a different body")
+        }
+        print("kafka serve: \(requests.count) requests for \(distinct) jobs; \(duplicates) duplicate request(s); by node: \(bySender.mapValues(\.count))")
+        a.process.signal(SIGTERM)
+        c.process.signal(SIGTERM)
+        #expect(a.process.waitForExit(timeout: .seconds(40)) == 0, "node a: \(a.process.stderr)")
+        #expect(c.process.waitForExit(timeout: .seconds(40)) == 0, "node c: \(c.process.stderr)")
+    }
+}
+
+extension KafkaServeTests {
+    @Test func aNodeWaitsForBrokersAtStartAndLosesNothingWhenTheyFreezeMidRun() async throws {
+        let cluster = try await KafkaCluster.start(broker: false)
+        let a = try cluster.startNode("a")
+        defer { a.process.kill() }
+        // No broker yet: the node says so and keeps trying instead of exiting.
+        let waiting = try await offPool { a.process.wait(upTo: .seconds(60)) { a.process.stderr.contains("the log is unavailable; retrying") } }
+        #expect(waiting, "no clear message while the brokers are down: \(a.process.stderr)")
+        #expect(!a.process.stderr.contains("chapar serve: listening"))
+        try await cluster.startBroker()
+        try await cluster.waitUntilListening(a)
+        try await cluster.createCustomers(10, on: a)
+        let events = try await cluster.postEvents(customers: 10, perCustomer: 20, tag: "freeze", on: a)
+
+        // Freeze the broker (SIGSTOP) mid-run for longer than the request timeout, then let it go.
+        _ = try await cluster.eventually("the first deliveries") { try cluster.jobIDs().distinct >= 20 ? true : nil }
+        let broker = try cluster.brokerPID()
+        kill(broker, SIGSTOP)
+        try await Task.sleep(for: .seconds(8))
+        kill(broker, SIGCONT)
+        _ = try await cluster.eventually("every job delivered after the freeze", timeout: .seconds(120)) {
+            try cluster.jobIDs().distinct >= events ? true : nil
+        }
+        let (distinct, duplicates, _) = try cluster.jobIDs()
+        #expect(distinct == events)
+        print("kafka freeze: \(distinct) jobs delivered, \(duplicates) duplicate request(s)")
+        a.process.signal(SIGTERM)
+        #expect(a.process.waitForExit(timeout: .seconds(40)) == 0, "node a: \(a.process.stderr)")
+    }
+}
+
+/// Tansu, one fault gateway, and the nodes' data directories and configurations.
+final class KafkaCluster: Sendable {
+    static let tokenVariable = "CHAPAR_KAFKA_TEST_TOKEN"
+    static let token = "kafka-serve-test-token-1234567"
+
+    let root: String
+    /// Where Tansu listens (or will: a node may start before it).
+    let kafkaPort: Int
+    var bootstrap: String { "127.0.0.1:\(kafkaPort)" }
+    let libraryPath: String
+    let tansuDirectory: String
+    let gateway: FaultGateway
+    let engine = APITestClient.makeEngine()
+
+    struct Node: Sendable {
+        let name: String
+        let port: Int
+        let process: ChaparProcess
+        var baseURL: String { "http://127.0.0.1:\(port)" }
+    }
+
+    private init(root: String, port: Int, libraryPath: String, tansuDirectory: String, gateway: FaultGateway) {
+        self.root = root
+        self.kafkaPort = port
+        self.libraryPath = libraryPath
+        self.tansuDirectory = tansuDirectory
+        self.gateway = gateway
+    }
+
+    deinit {
+        gateway.stop()
+        engine.shutdown()
+        _ = try? PeerCommand.run(TestPaths.peerScripts + "/tansu.sh", ["stop", tansuDirectory], timeout: .seconds(30))
+        TestPaths.removePeerDirectory(tansuDirectory)
+        TestPaths.removePeerDirectory(root)
+    }
+
+    /// Starts the gateway and (unless `broker` is false: see ``startBroker()``) Tansu.
+    static func start(broker: Bool = true) async throws -> KafkaCluster {
+        let cluster = try await offPool {
+            KafkaCluster(root: TestPaths.temporaryDirectory("kafka-serve"), port: try closedLoopbackPort(),
+                         libraryPath: (ProcessInfo.processInfo.environment["CHAPAR_PEERS_HOME"] ?? "/var/cache/chapar-peers") + "/kafka/lib",
+                         tansuDirectory: TestPaths.temporaryDirectory("tansu"), gateway: try FaultGateway.start())
+        }
+        guard FileManager.default.fileExists(atPath: cluster.libraryPath + "/librdkafka.so.1") else {
+            throw PeerError("\(cluster.libraryPath)/librdkafka.so.1 is missing: run scripts/install-deps.sh (Tansu needs librdkafka ≥ 2.1, docs/kafka.md)")
+        }
+        if broker { try await cluster.startBroker() }
+        return cluster
+    }
+
+    /// Starts Tansu on the cluster's port (`tansu.sh` with TANSU_PORT).
+    func startBroker() async throws {
+        let script = TestPaths.peerScripts + "/tansu.sh", directory = tansuDirectory, port = kafkaPort
+        let result = try await offPool {
+            try PeerCommand.run(script, ["start", directory], environment: ["TANSU_PORT": String(port)], timeout: .seconds(30))
+        }
+        guard result.status == 0 else { throw PeerError("tansu.sh start failed (exit \(result.status)):\n\(result.stderr)") }
+    }
+
+    func brokerPID() throws -> pid_t {
+        guard let text = try? String(contentsOfFile: tansuDirectory + "/tansu.pid", encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw PeerError("no tansu.pid in \(tansuDirectory)") }
+        return pid
+    }
+
+    /// Starts `chapar serve` as node `name` with its own data directory and port.
+    func startNode(_ name: String) throws -> Node {
+        let port = try closedLoopbackPort()
+        let config = root + "/\(name).yaml"
+        try """
+            server:
+              listen: 127.0.0.1:\(port)
+              tokens: [{env: \(Self.tokenVariable)}]
+            log:
+              partitions: 4
+              backend: kafka
+              kafka:
+                bootstrap: \(bootstrap)
+                client-id: node-\(name)
+                replication-factor: 1
+                session-timeout: 6s
+                request-timeout: 3s
+            notifier:
+              members: 2
+            delivery:
+              commit-interval: 100ms
+            channels:
+              sms: {gateway: sink}
+            gateways:
+              sink:
+                type: http-sms
+                url: \(gateway.url("/slow/20?node=\(name)"))
+                max-in-flight: 8
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try ChaparCLI.start(
+            ["serve", "--config", config, "--data-dir", root + "/data-\(name)", "--templates", TestPaths.repositoryRoot + "/config/templates"],
+            environment: [Self.tokenVariable: Self.token, "LD_LIBRARY_PATH": libraryPath])
+        return Node(name: name, port: port, process: process)
+    }
+
+    func waitUntilListening(_ node: Node) async throws {
+        let up = try await offPool { node.process.wait(upTo: .seconds(90)) { node.process.stderr.contains("chapar serve: listening") } }
+        try #require(up, "node \(node.name) did not start: \(node.process.stderr)")
+    }
+
+    func api(_ method: TransferRequest.Method, _ path: String, _ body: String? = nil, on node: Node) async throws -> (status: Int, text: String) {
+        let r = try await APITestClient(baseURL: node.baseURL, engine: engine).call(method, path, body: Array((body ?? "").utf8), token: Self.token,
+                                                                                     timeout: .seconds(60))
+        return (r.status, String(decoding: r.body, as: UTF8.self))
+    }
+
+    func account(_ n: Int) -> String {
+        IBAN.make(country: "DE", bban: "37040044" + String(format: "%010d", 533_000_000 + n))
+    }
+
+    /// `count` SMS customers, one account each, made through `node`'s API.
+    func createCustomers(_ count: Int, on node: Node) async throws {
+        for n in 1...count {
+            let r = try await api(.post, "/v1/customers", """
+                {"id":"K\(String(format: "%05d", n))","name":"Customer \(n)","language":"en","accounts":["\(account(n))"],
+                 "channels":[{"channel":"sms","address":"+4916\(String(format: "%08d", n))"}]}
+                """, on: node)
+            try #require(r.status == 201, "customer \(n): \(r.text)")
+        }
+    }
+
+    func customerCount(on node: Node) async throws -> Int {
+        let r = try await api(.get, "/v1/customers?limit=1", on: node)
+        let json = try JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any]
+        return json?["total"] as? Int ?? -1
+    }
+
+    /// Debits on every customer's account, posted to `node` in batches; returns the count (one SMS job each).
+    func postEvents(customers: Int, perCustomer: Int, tag: String, on node: Node) async throws -> Int {
+        var events: [String] = []
+        for k in 0..<perCustomer {
+            for n in 1...customers {
+                events.append("""
+                    {"id":"\(tag)-\(n)-\(k)","account":"\(account(n))","direction":"debit","amount":"\(k + 1)0.00","currency":"EUR","booked_at":"2026-12-03T10:00:00Z"}
+                    """)
+            }
+        }
+        for chunk in stride(from: 0, to: events.count, by: 100) {
+            let r = try await api(.post, "/v1/events", "[" + events[chunk..<min(chunk + 100, events.count)].joined(separator: ",") + "]", on: node)
+            try #require(r.status == 202, "events: \(r.text)")
+        }
+        return events.count
+    }
+
+    /// The gateway's POSTs by job id: distinct ids, duplicate requests, and the requests per id.
+    func jobIDs() throws -> (distinct: Int, duplicates: Int, keys: [String: [GatewayRequest]]) {
+        let posts = try gateway.requests().filter { $0.method == "POST" }
+        let keys = Dictionary(grouping: posts) { $0.header("Idempotency-Key") ?? "" }
+        return (keys.count, posts.count - keys.count, keys)
+    }
+
+    func eventually<T>(_ what: String, timeout: Duration = .seconds(90), _ probe: () async throws -> T?) async throws -> T {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let value = try await probe() { return value }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw PeerError("timed out waiting until \(what)")
+    }
+}
