@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChaparModels
 import EventLog
+import EventLogKafka
 import Foundation
 
 /// `chapar bench …`: performance figures, printed, never asserted in tests.
@@ -20,6 +21,9 @@ struct LogBench: AsyncParsableCommand {
             (a) raw: the same encoded batches written with pwrite + fdatasync, one sync per batch, to a file in the same directory;
             (b) log: P concurrent producers appending batches to a topic with fsync=always (acks only after fsync);
             (c) read: one consumer reading every record back from offset 0.
+            With --backend kafka --bootstrap HOST:PORT, (b) and (c) also run against that cluster
+            (acks=all, idempotent producer; a topic named bench-<random>), printed next to the
+            embedded log's figures from the same run.
             """)
 
     @Option(help: "Records to append in total.") var records: Int = 1_000_000
@@ -28,9 +32,13 @@ struct LogBench: AsyncParsableCommand {
     @Option(help: "Records per append call (and per raw write).") var batch: Int = 1000
     @Option(help: "Partitions of the benchmark topic.") var partitions: Int = 1
     @Option(help: "Directory for the benchmark files (removed afterwards); use the disk you will run on.") var dir: String = "./chapar-bench.tmp"
+    @Option(help: "embedded, or kafka: also measure the Kafka cluster at --bootstrap in the same run.") var backend: String = "embedded"
+    @Option(help: "The Kafka cluster for --backend kafka (HOST:PORT[,…]).") var bootstrap: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
+        guard backend == "embedded" || backend == "kafka" else { throw ValidationError("--backend is embedded or kafka") }
+        if backend == "kafka" && bootstrap == nil { throw ValidationError("--backend kafka needs --bootstrap HOST:PORT") }
         guard records >= 1, size >= 0, producers >= 1, batch >= 1, partitions >= 1 else {
             throw ValidationError("--records, --producers, --batch and --partitions must be at least 1, --size at least 0")
         }
@@ -53,6 +61,9 @@ struct LogBench: AsyncParsableCommand {
         var ratio: Double
         var read: Read
         var reopenMs: Int64
+        /// The same appends and reads on Kafka (--backend kafka).
+        var kafka: Log?
+        var kafkaRead: Read?
     }
 
     func run() async throws {
@@ -68,69 +79,39 @@ struct LogBench: AsyncParsableCommand {
             // (a) raw ceiling
             let raw = try rawWrite(encoded.bytes, times: batches)
 
-            // (b) durable appends through EventLog
+            // (b) and (c) through EventLog
             let log = try EventLog.open(EventLog.Configuration(directory: dir + "/log", logger: quietLogger()))
-            let topic: TopicName = "bench"
-            _ = try await log.createTopic(topic, configuration: TopicConfiguration(partitions: partitions, durability: .always, retentionAge: nil))
-            let perProducer = batches / producers, extra = batches % producers
-            let clock = ContinuousClock()
-            let started = clock.now
-            let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-                for p in 0..<producers {
-                    let count = perProducer + (p < extra ? 1 : 0)
-                    group.addTask {
-                        var mine: [Double] = []
-                        mine.reserveCapacity(count)
-                        for _ in 0..<count {
-                            let t0 = clock.now
-                            _ = try await log.append(batchRecords, to: topic)
-                            mine.append(t0.duration(to: clock.now).seconds * 1000)
-                        }
-                        return mine
-                    }
-                }
-                var all: [Double] = []
-                for try await mine in group { all.append(contentsOf: mine) }
-                return all
-            }
-            let logSeconds = started.duration(to: clock.now).seconds
-            let appended = Double(batches * batch)
-            var sorted = latencies.sorted()
-            if sorted.isEmpty { sorted = [0] }
-
-            // (c) consumer reads from offset 0
-            let readStart = clock.now
-            var readCount = 0
-            for p in 0..<partitions {
-                var offset = Offset(0)
-                while true {
-                    let r = try await log.fetch(topic, partition: PartitionID(p), from: offset, limits: FetchLimits(maxRecords: 50_000, maxBytes: 4 << 20))
-                    if r.records.isEmpty { break }
-                    readCount += r.records.count
-                    offset = r.nextOffset
-                }
-            }
-            let readSeconds = readStart.duration(to: clock.now).seconds
-            guard readCount == batches * batch else {
-                throw LogError(.corrupt, "benchmark read back \(readCount) records but appended \(batches * batch)")
-            }
+            let embedded = try await measure(log, topic: "bench", configuration: TopicConfiguration(partitions: partitions, durability: .always, retentionAge: nil),
+                                             batchRecords: batchRecords, batches: batches, totalBytes: totalBytes)
             await log.close()
 
             // Reopen (recovery scans the active segment) as a bonus figure.
+            let clock = ContinuousClock()
             let reopenStart = clock.now
             let reopened = try EventLog.open(EventLog.Configuration(directory: dir + "/log", logger: quietLogger()))
             let reopenMs = reopenStart.duration(to: clock.now).milliseconds
             await reopened.close()
 
-            let logRate = appended / logSeconds
+            var kafka: (Figures.Log, Figures.Read)?
+            if backend == "kafka", let bootstrap {
+                let kafkaLog = try KafkaLog(configuration: KafkaLog.Configuration(bootstrapServers: bootstrap, clientID: "chapar-bench"), logger: quietLogger())
+                do {
+                    let topic = try TopicName("bench-\(UUID().uuidString.prefix(8).lowercased())")
+                    kafka = try await measure(kafkaLog, topic: topic, configuration: TopicConfiguration(partitions: partitions),
+                                              batchRecords: batchRecords, batches: batches, totalBytes: totalBytes)
+                } catch {
+                    await kafkaLog.close()
+                    throw error
+                }
+                await kafkaLog.close()
+            }
+
+            let appended = Double(batches * batch)
             let figures = Figures(
                 records: batches * batch, recordSize: size, producers: producers, batch: batch, partitions: partitions,
                 raw: .init(recordsPerSecond: appended / raw, mbPerSecond: totalBytes / raw / 1e6, syncs: batches),
-                log: .init(recordsPerSecond: logRate, mbPerSecond: totalBytes / logSeconds / 1e6,
-                           ackP50Ms: sorted[sorted.count / 2], ackP99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]),
-                ratio: logRate / (appended / raw),
-                read: .init(recordsPerSecond: Double(readCount) / readSeconds, mbPerSecond: totalBytes / readSeconds / 1e6),
-                reopenMs: reopenMs)
+                log: embedded.0, ratio: embedded.0.recordsPerSecond / (appended / raw), read: embedded.1,
+                reopenMs: reopenMs, kafka: kafka?.0, kafkaRead: kafka?.1)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -142,8 +123,65 @@ struct LogBench: AsyncParsableCommand {
                 print(String(format: "  log / raw             %12.2f", figures.ratio))
                 print(String(format: "  consumer reads        %12.0f records/s  %8.1f MB/s", figures.read.recordsPerSecond, figures.read.mbPerSecond))
                 print("  reopen (recovery)     \(reopenMs) ms")
+                if let k = figures.kafka, let r = figures.kafkaRead, let bootstrap {
+                    print("  on Kafka at \(bootstrap) (acks=all, idempotent), same records:")
+                    print(String(format: "  kafka appends         %12.0f records/s  %8.1f MB/s  ack p50 %.2f ms, p99 %.2f ms", k.recordsPerSecond, k.mbPerSecond, k.ackP50Ms, k.ackP99Ms))
+                    print(String(format: "  kafka reads           %12.0f records/s  %8.1f MB/s", r.recordsPerSecond, r.mbPerSecond))
+                    print(String(format: "  kafka / embedded      %12.2f appends, %.2f reads", k.recordsPerSecond / figures.log.recordsPerSecond, r.recordsPerSecond / figures.read.recordsPerSecond))
+                }
             }
         }
+    }
+
+    /// (b) `producers` concurrent producers appending `batches` batches, then (c) one reader
+    /// reading every partition from offset 0, on any log.
+    private func measure(_ log: any MessageLog, topic: TopicName, configuration: TopicConfiguration, batchRecords: [ProducerRecord],
+                         batches: Int, totalBytes: Double) async throws -> (Figures.Log, Figures.Read) {
+        _ = try await log.createTopic(topic, configuration: configuration)
+        let perProducer = batches / producers, extra = batches % producers
+        let clock = ContinuousClock()
+        let started = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for p in 0..<producers {
+                let count = perProducer + (p < extra ? 1 : 0)
+                group.addTask {
+                    var mine: [Double] = []
+                    mine.reserveCapacity(count)
+                    for _ in 0..<count {
+                        let t0 = clock.now
+                        _ = try await log.append(batchRecords, to: topic)
+                        mine.append(t0.duration(to: clock.now).seconds * 1000)
+                    }
+                    return mine
+                }
+            }
+            var all: [Double] = []
+            for try await mine in group { all.append(contentsOf: mine) }
+            return all
+        }
+        let appendSeconds = started.duration(to: clock.now).seconds
+        let appended = batches * batchRecords.count
+        var sorted = latencies.sorted()
+        if sorted.isEmpty { sorted = [0] }
+
+        let readStart = clock.now
+        var readCount = 0
+        for p in 0..<configuration.partitions {
+            var offset = Offset(0)
+            while true {
+                let r = try await log.fetch(topic, partition: PartitionID(p), from: offset, limits: FetchLimits(maxRecords: 50_000, maxBytes: 4 << 20))
+                if r.records.isEmpty { break }
+                readCount += r.records.count
+                offset = r.nextOffset
+            }
+        }
+        let readSeconds = readStart.duration(to: clock.now).seconds
+        guard readCount == appended else {
+            throw LogError(.corrupt, "benchmark read back \(readCount) records of \(topic) but appended \(appended)")
+        }
+        return (.init(recordsPerSecond: Double(appended) / appendSeconds, mbPerSecond: totalBytes / appendSeconds / 1e6,
+                      ackP50Ms: sorted[sorted.count / 2], ackP99Ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]),
+                .init(recordsPerSecond: Double(readCount) / readSeconds, mbPerSecond: totalBytes / readSeconds / 1e6))
     }
 
     /// Writes `bytes` `times` times with pwrite + fdatasync each; returns seconds.

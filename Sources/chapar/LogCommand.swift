@@ -8,7 +8,7 @@ struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Create, inspect, produce to and consume from topics of the log (embedded, or Kafka with --kafka or log.backend).",
-        subcommands: [Create.self, Topics.self, Describe.self, Produce.self, Consume.self, Groups.self, ResetOffsets.self, Retention.self, Verify.self]
+        subcommands: [Create.self, Topics.self, Describe.self, Produce.self, Consume.self, Groups.self, ResetOffsets.self, Retention.self, Verify.self, Migrate.self]
     )
 
     struct Create: AsyncParsableCommand {

@@ -103,6 +103,57 @@ extension KafkaServeTests {
     }
 }
 
+extension KafkaServeTests {
+    @Test func anEmbeddedDeploymentMovesOntoKafkaWithoutLosingOrResendingAnything() async throws {
+        let cluster = try await KafkaCluster.start()
+        let single = try cluster.startNode("single", embedded: true)
+        defer { single.process.kill() }
+        try await cluster.waitUntilListening(single)
+        try await cluster.createCustomers(20, on: single)
+        let events = try await cluster.postEvents(customers: 20, perCustomer: 10, tag: "move", on: single)
+        _ = try await cluster.eventually("the first deliveries") { try cluster.jobIDs().distinct >= 40 ? true : nil }
+        single.process.signal(SIGTERM)
+        #expect(single.process.waitForExit(timeout: .seconds(40)) == 0, "stderr: \(single.process.stderr)")
+        let beforeMove = try cluster.jobIDs()
+        #expect(beforeMove.distinct < events, "everything was delivered before the move; the test proves nothing")
+
+        let data = cluster.dataDirectory("single")
+        let migrate = try await offPool { [cluster] in
+            try ChaparCLI.run(["log", "migrate", "--data-dir", data, "--kafka", cluster.bootstrap], environment: cluster.environment, timeout: .seconds(120))
+        }
+        #expect(migrate.status == 0, "migrate: \(migrate.stderr)")
+        #expect(migrate.stdout.contains("customers: 20 published to chapar.customers"), "\(migrate.stdout)")
+        // Run again: everything is there already and no group offset is overwritten.
+        let again = try await offPool { [cluster] in
+            try ChaparCLI.run(["log", "migrate", "--data-dir", data, "--kafka", cluster.bootstrap], environment: cluster.environment, timeout: .seconds(120))
+        }
+        #expect(again.status == 0 && again.stdout.contains("migrated 0 record(s) and 0 group offset(s)"), "\(again.stdout)\n\(again.stderr)")
+
+        // The same data directory on Kafka continues where it stopped, with its ledger: nothing is
+        // sent twice. (Jobs it sent past its last committed offset are known only to its ledger, so
+        // a node that joins before the backlog is done may send those again, under their job ids.)
+        let moved = try cluster.startNode("moved", dataOf: "single")
+        defer { moved.process.kill() }
+        try await cluster.waitUntilListening(moved)
+        _ = try await cluster.eventually("every job delivered after the move", timeout: .seconds(120)) {
+            try cluster.jobIDs().distinct >= events ? true : nil
+        }
+        let after = try cluster.jobIDs()
+        #expect(after.distinct == events)
+        #expect(after.duplicates == 0, "\(after.duplicates) job(s) sent again after the move")
+
+        // A node that joins afterwards gets the customers the migration published.
+        let joined = try cluster.startNode("joined")
+        defer { joined.process.kill() }
+        try await cluster.waitUntilListening(joined)
+        #expect(try await cluster.customerCount(on: joined) == 20)
+        moved.process.signal(SIGTERM)
+        joined.process.signal(SIGTERM)
+        #expect(moved.process.waitForExit(timeout: .seconds(40)) == 0)
+        #expect(joined.process.waitForExit(timeout: .seconds(40)) == 0)
+    }
+}
+
 /// Tansu, one fault gateway, and the nodes' data directories and configurations.
 final class KafkaCluster: Sendable {
     static let tokenVariable = "CHAPAR_KAFKA_TEST_TOKEN"
@@ -169,8 +220,14 @@ final class KafkaCluster: Sendable {
         return pid
     }
 
-    /// Starts `chapar serve` as node `name` with its own data directory and port.
-    func startNode(_ name: String) throws -> Node {
+    func dataDirectory(_ node: String) -> String { root + "/data-\(node)" }
+
+    /// The environment `chapar` needs for Tansu (the newer librdkafka).
+    var environment: [String: String] { [Self.tokenVariable: Self.token, "LD_LIBRARY_PATH": libraryPath] }
+
+    /// Starts `chapar serve` as node `name` with its own port, on Kafka (or on the embedded log),
+    /// with the data directory `data-<dataOf ?? name>`.
+    func startNode(_ name: String, embedded: Bool = false, dataOf: String? = nil) throws -> Node {
         let port = try closedLoopbackPort()
         let config = root + "/\(name).yaml"
         try """
@@ -179,13 +236,8 @@ final class KafkaCluster: Sendable {
               tokens: [{env: \(Self.tokenVariable)}]
             log:
               partitions: 4
-              backend: kafka
-              kafka:
-                bootstrap: \(bootstrap)
-                client-id: node-\(name)
-                replication-factor: 1
-                session-timeout: 6s
-                request-timeout: 3s
+              backend: \(embedded ? "embedded" : "kafka")
+            \(embedded ? "" : kafkaSection(name))
             notifier:
               members: 2
             delivery:
@@ -199,9 +251,21 @@ final class KafkaCluster: Sendable {
                 max-in-flight: 8
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let process = try ChaparCLI.start(
-            ["serve", "--config", config, "--data-dir", root + "/data-\(name)", "--templates", TestPaths.repositoryRoot + "/config/templates"],
-            environment: [Self.tokenVariable: Self.token, "LD_LIBRARY_PATH": libraryPath])
+            ["serve", "--config", config, "--data-dir", dataDirectory(dataOf ?? name), "--templates", TestPaths.repositoryRoot + "/config/templates"],
+            environment: environment)
         return Node(name: name, port: port, process: process)
+    }
+
+    /// `log.kafka` of node `name` (indented for the `log` section).
+    private func kafkaSection(_ name: String) -> String {
+        """
+          kafka:
+            bootstrap: \(bootstrap)
+            client-id: node-\(name)
+            replication-factor: 1
+            session-timeout: 6s
+            request-timeout: 3s
+        """
     }
 
     func waitUntilListening(_ node: Node) async throws {

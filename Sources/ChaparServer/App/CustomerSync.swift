@@ -1,6 +1,6 @@
-import ChaparModels
-import CustomerStore
-import EventLogKafka
+public import ChaparModels
+public import CustomerStore
+public import EventLogKafka
 import Foundation
 import Logging
 
@@ -16,8 +16,8 @@ import Logging
 ///
 /// How far the topic has been applied is kept in the data directory (`customers.kafka-offset`).
 /// Applying a record twice is harmless (it stores the same customer again).
-final class CustomerSync: Sendable {
-    static let topic: TopicName = "chapar.customers"
+public final class CustomerSync: Sendable {
+    public static let topic: TopicName = "chapar.customers"
 
     /// One record of the topic.
     struct Change: Codable, Sendable {
@@ -42,12 +42,35 @@ final class CustomerSync: Sendable {
 
     /// Creates the topic if no node has yet (one partition: one order for every change).
     func createTopic() async throws {
-        if (try? await log.describeTopic(Self.topic)) != nil { return }
+        try await Self.createTopic(in: log)
+    }
+
+    private static func createTopic(in log: KafkaLog) async throws {
+        if (try? await log.describeTopic(topic)) != nil { return }
         do {
-            _ = try await log.createCompactedTopic(Self.topic, partitions: 1)
+            _ = try await log.createCompactedTopic(topic, partitions: 1)
         } catch let error as LogError where error.code == .topicExists {
             // Another node created it a moment ago.
         }
+    }
+
+    /// Appends every customer of `store` to the topic (`chapar log migrate`: the customers of an
+    /// embedded deployment become every node's). Returns how many.
+    public static func publishAll(from store: CustomerStore, to log: KafkaLog) async throws -> Int {
+        try await createTopic(in: log)
+        var batch: [ProducerRecord] = []
+        var count = 0
+        let encoder = JSONEncoder()
+        try store.forEachCustomer { profile in
+            let value = try encoder.encode(Change(customer: CustomerDocument(profile)))
+            batch.append(ProducerRecord(key: Array(profile.id.rawValue.utf8), value: Array(value)))
+        }
+        for start in stride(from: 0, to: batch.count, by: 1000) {
+            let chunk = Array(batch[start..<min(start + 1000, batch.count)])
+            _ = try await log.append(chunk, to: topic)
+            count += chunk.count
+        }
+        return count
     }
 
     // MARK: Publishing (the API calls these after its local write)
