@@ -36,7 +36,10 @@ final class ParsingThread: Sendable {
     /// side is the bottleneck.
     init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2,
          isNew: (@Sendable ([Fingerprint]) -> [Bool])? = nil) {
-        slots = DispatchSemaphore(value: depth)
+        // Created at 0 and raised to `depth`: libdispatch traps when a semaphore is freed below
+        // its initial value, which is what a consumer that stops early (a full disk) leaves.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<depth { slots.signal() }
         let box = ParserBox(parser)
         let thread = Thread { [self] in
             self.produce(box, batchSize: batchSize, isNew: isNew)
