@@ -40,18 +40,25 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidFormat = "invalid-format"
         /// Some entries were rejected (default mode) or the file was refused (`--strict`).
         case rejected
-        /// Reading the input or writing the log or the dedupe index failed.
+        /// Reading the input or writing the log or the dedupe index failed (an I/O error, damage).
         case storage
+        /// The disk (or quota) holding the log or the dedupe index is full (`ENOSPC`, `EDQUOT`,
+        /// `SQLITE_FULL`). Nothing is damaged: free space and run the same ingest again.
+        case diskFull = "disk-full"
         /// A usage error: conflicting options, unknown format name.
         case usage
     }
 
     public var code: Code
     public var message: String
+    /// When the error stopped an input part way: its counts at that moment. `appended` entries
+    /// are durable in the log (a re-run of the same input skips them as duplicates).
+    public var durable: Ingestor.Progress?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, durable: Ingestor.Progress? = nil) {
         self.code = code
         self.message = ErrorText.bounded(message)
+        self.durable = durable
     }
 
     public var description: String { message }

@@ -71,7 +71,8 @@ public enum IngestClient {
             case .progress: onProgress(frame.progress)
             case .error:
                 let code = frame.code.flatMap(IngestError.Code.init(rawValue:)) ?? .storage
-                return .failure(IngestError(code, frame.text ?? "the data directory's owner refused the ingest"))
+                return .failure(IngestError(code, frame.text ?? "the data directory's owner refused the ingest",
+                                            durable: frame.read == nil ? nil : frame.progress))
             case .summary:
                 let failure = frame.code.map { IngestError(IngestError.Code(rawValue: $0) ?? .storage, frame.text ?? "") }
                 return .success(Ingestor.Summary(file: request.displayName, counts: frame.progress, seconds: frame.seconds ?? 0,

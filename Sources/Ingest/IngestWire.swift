@@ -55,7 +55,8 @@ struct RemoteIngestFrame: Codable, Sendable {
         case progress
         /// The end: counters, `seconds`, and `failureCode`/`text` when the file could not be read to its end.
         case summary
-        /// The request failed as a whole: `code` (an ``IngestError/Code``) and `text`.
+        /// The request failed: `code` (an ``IngestError/Code``) and `text`; with the counters
+        /// (``IngestError/durable``) when it stopped part way, e.g. on a full disk.
         case error
     }
 
@@ -95,8 +96,9 @@ struct RemoteIngestFrame: Codable, Sendable {
         return p
     }
 
+    /// The request failed; when it stopped part way, with the counts of what is durable.
     static func error(_ e: IngestError) -> RemoteIngestFrame {
-        var f = RemoteIngestFrame(kind: .error)
+        var f = e.durable.map { RemoteIngestFrame(progress: $0, kind: .error) } ?? RemoteIngestFrame(kind: .error)
         f.code = e.code.rawValue
         f.text = e.message
         return f

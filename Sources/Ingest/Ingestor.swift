@@ -61,7 +61,7 @@ public final class Ingestor: Sendable {
     }
 
     /// Counters, reported while running and at the end.
-    public struct Progress: Sendable, Equatable {
+    public struct Progress: Sendable, Hashable {
         /// Entries read (events and rejects).
         public var read = 0
         public var appended = 0
@@ -131,12 +131,17 @@ public final class Ingestor: Sendable {
         } catch let error as IngestError {
             throw error
         } catch {
-            throw IngestError(.storage, "cannot bring the dedupe index up to date: \(error)")
+            throw IngestError.storage("cannot bring the dedupe index up to date", error)
         }
     }
 
     /// Ingests one input. Rejected entries go to `onReject` as they are found (in input order);
     /// `onProgress` is called after every batch. Never throws for bad entries: they are counted.
+    ///
+    /// A storage failure (disk full, I/O error) stops the input and is thrown as `.diskFull` or
+    /// `.storage` with ``IngestError/durable`` set: how many entries were read and how many are
+    /// durable in the log (counted from the log itself, so a batch that reached some partitions
+    /// before the disk filled is counted too). Those are skipped by a re-run of the same input.
     public func ingest(_ source: Source, mode: Mode,
                        onReject: @Sendable (EntryError) -> Void = { _ in },
                        onProgress: @Sendable (Progress) -> Void = { _ in }) async throws(IngestError) -> Summary {
@@ -209,7 +214,7 @@ public final class Ingestor: Sendable {
             throw error
         } catch {
             thread.cancel()
-            throw IngestError(.storage, "ingest of \(source.displayName) failed: \(error)")
+            throw IngestError.storage("ingest of \(source.displayName) failed", error)
         }
     }
 
@@ -217,17 +222,27 @@ public final class Ingestor: Sendable {
     /// group commit shares fsyncs between them; each batch's ids are committed to the index right
     /// after its own append is durable. Fingerprints of batches still in flight are kept in memory
     /// so that a later batch never appends them again.
+    ///
+    /// On a storage failure no further batch is started, the appends in flight are waited for, and
+    /// the failure is thrown with the counts of what is durable (see ``ingest(_:mode:onReject:onProgress:)``).
     private func pipeline(_ thread: ParsingThread, log: any MessageLog, index: SeenIndex, summary: inout Summary, strict: Bool,
                           onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws {
         var topicsReady = Set<TopicName>()
         let maxInFlight = max(1, configuration.maxInFlight)
-        try await withThrowingTaskGroup(of: Completed.self) { group in
+        // The ends of the event topics before this input: on a failure, what the log grew by is what is durable.
+        let before = await Self.endOffsets(log)
+        var failure: IngestError? = nil
+        // Entries of appends that failed: some may have reached some partitions before the failure.
+        var unconfirmed = 0
+        await withTaskGroup(of: Completed.self) { group in
             var inFlight = 0
             var pending = FingerprintSet(minimumCapacity: configuration.batchSize * (maxInFlight + 1))
             func reap(_ done: Completed) {
                 inFlight -= 1
                 summary.counts.appended += done.appended
                 for f in done.fingerprints { pending.remove(f) }
+                unconfirmed += done.unconfirmed
+                if let e = done.failure, failure == nil { failure = e }
             }
             let clock = ContinuousClock()
             var starved = Duration.zero
@@ -237,7 +252,7 @@ public final class Ingestor: Sendable {
                     FileHandle.standardError.write(Data("ingest trace: pipeline waited \(starved) for the parser; parser waited \(Double(stalled) / 1e9) s for the pipeline\n".utf8))
                 }
             }
-            while true {
+            while failure == nil {
                 let waitStart = clock.now
                 let batch = await thread.next()
                 starved += waitStart.duration(to: clock.now)
@@ -251,21 +266,28 @@ public final class Ingestor: Sendable {
                     break
                 }
                 if !batch.events.isEmpty {
-                    let fps = batch.events.map { $0.fingerprint }
-                    let seen = try await index.contains(fps)
-                    let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
-                    summary.counts.duplicates += plan.duplicates
-                    for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
-                                                     (Topics.urgentMessages, plan.urgentMessages, configuration.messagesTopic),
-                                                     (Topics.messages, plan.messages, configuration.messagesTopic)]
-                        where !records.isEmpty && !topicsReady.contains(topic) {
-                        try await ensureTopic(topic, config, log)
-                        topicsReady.insert(topic)
+                    let plan: Plan
+                    do throws(IngestError) {
+                        let fps = batch.events.map { $0.fingerprint }
+                        let seen = try await index.contains(fps)
+                        plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
+                        summary.counts.duplicates += plan.duplicates
+                        for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
+                                                         (Topics.urgentMessages, plan.urgentMessages, configuration.messagesTopic),
+                                                         (Topics.messages, plan.messages, configuration.messagesTopic)]
+                            where !records.isEmpty && !topicsReady.contains(topic) {
+                            try await ensureTopic(topic, config, log)
+                            topicsReady.insert(topic)
+                        }
+                    } catch {
+                        failure = error
+                        break
                     }
-                    while inFlight >= maxInFlight, let done = try await group.next() { reap(done) }
+                    while inFlight >= maxInFlight, let done = await group.next() { reap(done) }
+                    if failure != nil { break }
                     inFlight += 1
                     group.addTask {
-                        try await Self.appendAndRecord(plan, log: log, index: index)
+                        await Self.appendAndRecord(plan, log: log, index: index)
                     }
                 }
                 summary.counts.bytesRead = batch.bytesRead
@@ -275,9 +297,34 @@ public final class Ingestor: Sendable {
                     break
                 }
             }
-            while let done = try await group.next() { reap(done) }
+            while let done = await group.next() { reap(done) }
             onProgress(summary.counts)
         }
+        guard var failure else { return }
+        thread.cancel()
+        if unconfirmed > 0, let before, let after = await Self.endOffsets(log) {
+            // Only this pipeline appends to the event topics while it holds the index's gate, so
+            // the growth is this input's; clamped to what it sent, in case another producer wrote.
+            let grown = after.reduce(0) { $0 + Int($1.value - (before[$1.key] ?? 0)) }
+            summary.counts.appended = min(max(grown, summary.counts.appended), summary.counts.appended + unconfirmed)
+        }
+        failure.durable = summary.counts
+        throw failure
+    }
+
+    /// The end offset of every partition of the event topics, or nil when the log cannot say.
+    private static func endOffsets(_ log: any MessageLog) async -> [TopicPartition: Int64]? {
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in Topics.events {
+            do {
+                for p in try await log.describeTopic(topic).partitions { ends[TopicPartition(topic, p.partition)] = p.endOffset.rawValue }
+            } catch let e as LogError where e.code == .unknownTopic {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return ends
     }
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
@@ -294,9 +341,14 @@ public final class Ingestor: Sendable {
         var duplicates = 0
     }
 
+    /// What one batch's append gave.
     struct Completed: Sendable {
+        /// Entries whose append returned: durable in the log.
         var appended: Int
         var fingerprints: [Fingerprint]
+        /// Entries of an append that failed: the log may hold some of them (a batch spans partitions).
+        var unconfirmed = 0
+        var failure: IngestError? = nil
     }
 
     /// Splits a batch by topic, dropping ids already in the index (`seen`), in flight or earlier in
@@ -326,8 +378,10 @@ public final class Ingestor: Sendable {
         return plan
     }
 
-    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
-        var appended = 0
+    /// Appends the batch topic by topic, recording each append's ids in the index once it is
+    /// durable. Stops at the first failure and says what it reached (never throws).
+    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async -> Completed {
+        var done = Completed(appended: 0, fingerprints: plan.transactionFPs + plan.urgentMessageFPs + plan.messageFPs)
         for (topic, indices, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
                                       (Topics.urgentMessages, plan.urgentMessages, plan.urgentMessageFPs),
                                       (Topics.messages, plan.messages, plan.messageFPs)] where !indices.isEmpty {
@@ -337,12 +391,20 @@ public final class Ingestor: Sendable {
             do {
                 positions = try await log.append(records, to: topic)
             } catch {
-                throw IngestError(.storage, "cannot append to \(topic): \(error)")
+                done.unconfirmed += records.count
+                done.failure = IngestError.storage("cannot append to \(topic)", error)
+                return done
             }
-            try await index.record(fps, ranges: ranges(positions))
-            appended += records.count
+            done.appended += records.count
+            do {
+                try await index.record(fps, ranges: ranges(positions))
+            } catch {
+                // The entries are durable; the next catch-up indexes them from the log.
+                done.failure = error
+                return done
+            }
         }
-        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.urgentMessageFPs + plan.messageFPs)
+        return done
     }
 
     /// Per partition: first and last offset and count of `positions` (a short linear list, not a
@@ -373,7 +435,7 @@ public final class Ingestor: Sendable {
         } catch let e as LogError where e.code == .unknownTopic {
             // create below
         } catch {
-            throw IngestError(.storage, "cannot read topic \(topic): \(error)")
+            throw IngestError.storage("cannot read topic \(topic)", error)
         }
         do {
             _ = try await log.createTopic(topic, configuration: config)
@@ -381,7 +443,7 @@ public final class Ingestor: Sendable {
         } catch let e as LogError where e.code == .topicExists {
             return
         } catch {
-            throw IngestError(.storage, "cannot create topic \(topic): \(error)")
+            throw IngestError.storage("cannot create topic \(topic)", error)
         }
     }
 }
