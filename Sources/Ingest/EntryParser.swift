@@ -1,9 +1,14 @@
 public import ChaparModels
 
-/// One entry read from a bank file: an event, or the located reason it was rejected.
+/// One entry read from a bank file: an event, the located reason it was rejected, or a warning.
 public enum ParsedEntry: Sendable {
     case event(Event)
+    /// An entry that is not appended, and why.
     case rejected(EntryError)
+    /// Something wrong with the file that rejects no entry (an MT940 closing balance that does not
+    /// match the entries, a camt.054 batch whose parts do not add up): every entry is appended,
+    /// the operator is told. Not an entry: it is not counted as read.
+    case warning(EntryError)
 }
 
 /// Why one entry of a file was rejected, and where: `FILE:LINE: what is wrong` (XML adds the element path).
@@ -18,6 +23,9 @@ public struct EntryError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(location): \(message)" }
+
+    /// `FILE:LINE: warning: message`, for a ``ParsedEntry/warning(_:)``.
+    public var warningDescription: String { "\(location): warning: \(message)" }
 }
 
 /// A streaming parser over one input: yields entries one at a time and holds only a bounded

@@ -51,6 +51,8 @@ struct RemoteIngestFrame: Codable, Sendable {
         case accepted
         /// One rejected entry, `text` = `FILE:LINE: what is wrong`.
         case reject
+        /// A problem with the file that rejects no entry, `text` = `FILE:LINE: warning: what is wrong`.
+        case warning
         /// Counters so far.
         case progress
         /// The end: counters, `seconds`, and `failureCode`/`text` when the file could not be read to its end.
@@ -68,6 +70,7 @@ struct RemoteIngestFrame: Codable, Sendable {
     var appended: Int? = nil
     var duplicates: Int? = nil
     var rejected: Int? = nil
+    var warnings: Int? = nil
     var bytesRead: Int64? = nil
     var phase: String? = nil
     var seconds: Double? = nil
@@ -81,6 +84,7 @@ struct RemoteIngestFrame: Codable, Sendable {
         appended = p.appended
         duplicates = p.duplicates
         rejected = p.rejected
+        warnings = p.warnings
         bytesRead = p.bytesRead
         phase = p.phase
     }
@@ -91,6 +95,7 @@ struct RemoteIngestFrame: Codable, Sendable {
         p.appended = appended ?? 0
         p.duplicates = duplicates ?? 0
         p.rejected = rejected ?? 0
+        p.warnings = warnings ?? 0
         p.bytesRead = bytesRead ?? -1
         p.phase = phase ?? "ingest"
         return p

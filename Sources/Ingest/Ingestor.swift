@@ -15,7 +15,8 @@ public final class Ingestor: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Append the valid entries; rejected ones are reported and make the run fail (exit 65).
         case append
-        /// Validate the whole input first; append nothing unless every entry is valid.
+        /// Validate the whole input first; append nothing unless every entry is valid (warnings
+        /// about the file, which reject no entry, do not refuse it).
         case strict
         /// Validate only; open nothing, append nothing.
         case dryRun = "dry-run"
@@ -67,6 +68,8 @@ public final class Ingestor: Sendable {
         public var appended = 0
         public var duplicates = 0
         public var rejected = 0
+        /// Problems with the file that rejected no entry (see ``ParsedEntry/warning(_:)``).
+        public var warnings = 0
         /// Input bytes consumed, or -1 when the parser cannot tell.
         public var bytesRead: Int64 = 0
         public var phase: String = "ingest"
@@ -91,9 +94,11 @@ public final class Ingestor: Sendable {
             self.refused = refused
         }
 
-        /// `read N, appended A, duplicates D, rejected R in T s`.
+        /// `read N, appended A, duplicates D, rejected R in T s`, with `, warnings W` before ` in`
+        /// when there were warnings (so the line stays as it was for files without any).
         public var line: String {
-            "read \(counts.read), appended \(counts.appended), duplicates \(counts.duplicates), rejected \(counts.rejected) in \(Self.seconds(seconds)) s"
+            let warnings = counts.warnings > 0 ? ", warnings \(counts.warnings)" : ""
+            return "read \(counts.read), appended \(counts.appended), duplicates \(counts.duplicates), rejected \(counts.rejected)\(warnings) in \(Self.seconds(seconds)) s"
         }
 
         static func seconds(_ s: Double) -> String {
@@ -135,8 +140,9 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// Ingests one input. Rejected entries go to `onReject` as they are found (in input order);
-    /// `onProgress` is called after every batch. Never throws for bad entries: they are counted.
+    /// Ingests one input. Rejected entries go to `onReject` and warnings (problems with the file that
+    /// reject no entry) to `onWarning` as they are found (in input order); `onProgress` is called
+    /// after every batch. Never throws for bad entries: they are counted.
     ///
     /// A storage failure (disk full, I/O error) stops the input and is thrown as `.diskFull` or
     /// `.storage` with ``IngestError/durable`` set: how many entries were read and how many are
@@ -144,6 +150,7 @@ public final class Ingestor: Sendable {
     /// before the disk filled is counted too). Those are skipped by a re-run of the same input.
     public func ingest(_ source: Source, mode: Mode,
                        onReject: @Sendable (EntryError) -> Void = { _ in },
+                       onWarning: @Sendable (EntryError) -> Void = { _ in },
                        onProgress: @Sendable (Progress) -> Void = { _ in }) async throws(IngestError) -> Summary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -153,8 +160,9 @@ public final class Ingestor: Sendable {
             // Pass 1: validate everything, report rejects, append nothing.
             var counts = Progress()
             counts.phase = "validate"
-            let failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            let failure = try await validate(source, counts: &counts, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             summary.counts.rejected = counts.rejected
+            summary.counts.warnings = counts.warnings
             summary.counts.read = counts.read
             if let failure {
                 summary.failure = failure
@@ -171,18 +179,21 @@ public final class Ingestor: Sendable {
         if effective == .dryRun {
             var counts = Progress()
             counts.phase = "validate"
-            summary.failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            summary.failure = try await validate(source, counts: &counts, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             summary.counts = counts
         } else {
-            try await append(source, summary: &summary, strict: effective == .strict, onReject: onReject, onProgress: onProgress)
+            // In strict mode the first pass already reported the warnings: the second counts them again, silently.
+            let strict = effective == .strict
+            try await append(source, summary: &summary, strict: strict, onReject: onReject,
+                             onWarning: { if !strict { onWarning($0) } }, onProgress: onProgress)
         }
         summary.seconds = started.duration(to: clock.now).secondsDouble
         return summary
     }
 
     /// Reads every entry, counting rejects; within-batch duplicates are counted too.
-    private func validate(_ source: Source, counts: inout Progress,
-                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
+    private func validate(_ source: Source, counts: inout Progress, onReject: @Sendable (EntryError) -> Void,
+                          onWarning: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
         while true {
@@ -191,22 +202,25 @@ public final class Ingestor: Sendable {
             for e in batch.events where !seen.insert(e.fingerprint).inserted { counts.duplicates += 1 }
             counts.read += batch.events.count + batch.rejects.count
             counts.rejected += batch.rejects.count
+            counts.warnings += batch.warnings.count
             batch.rejects.forEach(onReject)
+            batch.warnings.forEach(onWarning)
             counts.bytesRead = batch.bytesRead
             onProgress(counts)
             if batch.isLast { return batch.failure }
         }
     }
 
-    private func append(_ source: Source, summary: inout Summary, strict: Bool,
-                        onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
+    private func append(_ source: Source, summary: inout Summary, strict: Bool, onReject: @Sendable (EntryError) -> Void,
+                        onWarning: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
         guard let log, let index else { return }
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
             summary = try await index.ingestGate.run { [summary] () async throws -> Summary in
                 var summary = summary
-                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject, onProgress: onProgress)
+                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject,
+                                        onWarning: onWarning, onProgress: onProgress)
                 return summary
             }
         } catch let error as IngestError {
@@ -226,7 +240,8 @@ public final class Ingestor: Sendable {
     /// On a storage failure no further batch is started, the appends in flight are waited for, and
     /// the failure is thrown with the counts of what is durable (see ``ingest(_:mode:onReject:onProgress:)``).
     private func pipeline(_ thread: ParsingThread, log: any MessageLog, index: SeenIndex, summary: inout Summary, strict: Bool,
-                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws {
+                          onReject: @Sendable (EntryError) -> Void, onWarning: @Sendable (EntryError) -> Void,
+                          onProgress: @Sendable (Progress) -> Void) async throws {
         var topicsReady = Set<TopicName>()
         let maxInFlight = max(1, configuration.maxInFlight)
         // The ends of the event topics before this input: on a failure, what the log grew by is what is durable.
@@ -258,7 +273,9 @@ public final class Ingestor: Sendable {
                 starved += waitStart.duration(to: clock.now)
                 summary.counts.read += batch.events.count + batch.rejects.count
                 summary.counts.rejected += batch.rejects.count
+                summary.counts.warnings += batch.warnings.count
                 batch.rejects.forEach(onReject)
+                batch.warnings.forEach(onWarning)
                 if strict && !batch.rejects.isEmpty {
                     // The file changed between the passes: stop rather than append more of it.
                     summary.failure = IngestError(.rejected, "\(summary.file) changed while it was being ingested (entries valid in the first pass are now rejected); stopped")

@@ -10,6 +10,7 @@ final class ParsingThread: Sendable {
     struct Batch: Sendable {
         var events: [PreparedEvent] = []
         var rejects: [EntryError] = []
+        var warnings: [EntryError] = []
         var bytesRead: Int64 = 0
         /// The parser's fatal error, after which no more batches come.
         var failure: IngestError? = nil
@@ -79,6 +80,7 @@ final class ParsingThread: Sendable {
                         bytes += e.estimatedSize
                         batch.events.append(PreparedEvent(e))
                     case .rejected(let r): batch.rejects.append(r)
+                    case .warning(let w): batch.warnings.append(w)
                     }
                 }
             } catch {

@@ -14,7 +14,8 @@ struct IngestCommand: AsyncParsableCommand {
             Formats: CSV and JSON Lines (columns in docs/ingest.md), ISO 20022 camt.054, SWIFT MT940/MT942.
             Every entry gets a stable id (the file's own reference, else a content hash); ids already in the
             log are skipped, so re-ingesting a file appends nothing new. Rejected entries are reported as
-            FILE:LINE: what is wrong.
+            FILE:LINE: what is wrong; warnings (e.g. an MT940 closing balance that does not match the
+            entries, which are all appended) as FILE:LINE: warning: what is wrong, counted apart.
 
             A full disk or a storage error stops the run; the summary says how many entries are durable, and
             running the same command again appends only the rest (the dedupe index skips what is there).
@@ -182,7 +183,7 @@ struct IngestPlan {
         let configuration = configuration, format = format, options = options, mode = mode, quiet = quiet
         let announced = Mutex(false)
         let cwd = FileManager.default.currentDirectoryPath
-        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onWarning, onProgress in
             let absolute = file.hasPrefix("/") ? file : (cwd as NSString).appendingPathComponent(file)
             let request = RemoteIngestRequest(path: (absolute as NSString).standardizingPath, displayName: file, format: format,
                                               options: options, mode: mode, configuration: configuration)
@@ -192,7 +193,7 @@ struct IngestPlan {
                     return !a
                 }
                 if first && !quiet { progress.note("data directory \(dataDir) is in use by process \(pid); ingesting through it") }
-            }, onReject: onReject, onProgress: onProgress)
+            }, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             guard let summary else {
                 throw LogError(.locked, "\(locked.message); that process stopped accepting ingest before \(file) was sent; ingest it again")
             }
@@ -202,20 +203,23 @@ struct IngestPlan {
 
     private func ingestAll(_ ingestor: Ingestor, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
         let format = self.format, options = self.options, mode = self.mode
-        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onWarning, onProgress in
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
             let source = Ingestor.Source(displayName: file, size: size) { () throws(IngestError) -> any EntryParser in
                 try format.makeParser(path: file, displayName: file, options: options)
             }
-            return try await ingestor.ingest(source, mode: mode, onReject: { onReject($0.description) }, onProgress: onProgress)
+            return try await ingestor.ingest(source, mode: mode, onReject: { onReject($0.description) },
+                                             onWarning: { onWarning($0.warningDescription) }, onProgress: onProgress)
         }
     }
 
-    /// Runs `ingest` for every file in turn, reporting as it goes; returns the exit code (0 or 65).
+    /// Runs `ingest` for every file in turn, reporting as it goes; returns the exit code (0 or 65:
+    /// warnings alone, which reject no entry, do not fail the run).
     /// A storage failure (disk full, I/O error) stops the run after the summary, which then says
     /// what is durable and what to run again; it exits 75 (disk full) or 74.
     private func ingestAll(sink: RejectSink, progress: ProgressDisplay,
-                           _ ingest: (String, @escaping @Sendable (String) -> Void, @escaping @Sendable (Ingestor.Progress) -> Void) async throws -> Ingestor.Summary) async throws -> Int32 {
+                           _ ingest: (String, @escaping @Sendable (String) -> Void, @escaping @Sendable (String) -> Void,
+                                      @escaping @Sendable (Ingestor.Progress) -> Void) async throws -> Ingestor.Summary) async throws -> Int32 {
         var total = Ingestor.Progress()
         var seconds = 0.0
         var failed = false
@@ -227,7 +231,7 @@ struct IngestPlan {
             let started = clock.now
             let summary: Ingestor.Summary
             do {
-                summary = try await ingest(file, { sink.write($0) }, { progress.update($0) })
+                summary = try await ingest(file, { sink.write($0) }, { sink.warn($0) }, { progress.update($0) })
             } catch let error as IngestError {
                 progress.finish()
                 if error.code == .storage || error.code == .diskFull {
@@ -258,7 +262,7 @@ struct IngestPlan {
             total.add(summary.counts)
             seconds += summary.seconds
         }
-        sink.finish(total: total.rejected)
+        sink.finish()
         let line = Ingestor.Summary(file: "", counts: total, seconds: seconds, failure: nil, refused: false).line
         if let stopped {
             let cause = stopped.error.code == .diskFull ? "a full disk" : "a storage error"
@@ -307,6 +311,7 @@ extension Ingestor.Progress {
         appended += other.appended
         duplicates += other.duplicates
         rejected += other.rejected
+        warnings += other.warnings
     }
 }
 
@@ -326,10 +331,12 @@ extension IngestError: CLIReportable {
 }
 
 /// Where rejected entries go: stderr (the first 20) and, with `--rejects FILE`, all of them to FILE.
+/// Warnings go to stderr only (the first 20): they reject nothing, so they are not in FILE.
 final class RejectSink: Sendable {
     private struct State {
         var handle: FileHandle?
         var shown = 0
+        var warnings = 0
         var buffer: [UInt8] = []
     }
     private let state: Mutex<State>
@@ -364,12 +371,25 @@ final class RejectSink: Sendable {
         }
     }
 
-    func finish(total: Int) {
+    /// Writes one `FILE:LINE: warning: what is wrong` line (the first 20).
+    func warn(_ text: String) {
+        let show = state.withLock { s -> Bool in
+            s.warnings += 1
+            return s.warnings <= Self.shownOnStderr
+        }
+        if show { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
+    }
+
+    func finish() {
         state.withLock { s in
             if s.shown > Self.shownOnStderr {
                 let more = s.shown - Self.shownOnStderr
                 let hint = s.handle == nil ? " (write them all with --rejects FILE)" : ""
                 FileHandle.standardError.write(Data("… and \(more) more rejected entr\(more == 1 ? "y" : "ies")\(hint)\n".utf8))
+            }
+            if s.warnings > Self.shownOnStderr {
+                let more = s.warnings - Self.shownOnStderr
+                FileHandle.standardError.write(Data("… and \(more) more warning\(more == 1 ? "" : "s")\n".utf8))
             }
         }
     }
@@ -428,7 +448,7 @@ final class ProgressDisplay: Sendable {
             if let size = s.size, size > 0, p.bytesRead >= 0 { fraction = min(1, Double(p.bytesRead) / Double(size)) }
             var eta = ""
             if let f = fraction, f > 0.001 { eta = " ETA \(Self.clock(elapsed * (1 - f) / f))" }
-            let counts = "\(p.read) read, \(p.appended) appended, \(p.duplicates) dup, \(p.rejected) rejected"
+            let counts = "\(p.read) read, \(p.appended) appended, \(p.duplicates) dup, \(p.rejected) rejected" + (p.warnings > 0 ? ", \(p.warnings) warnings" : "")
             if tty {
                 let width = 24
                 let filled = Int((fraction ?? 0) * Double(width))
