@@ -4,8 +4,8 @@ import Testing
 import Glibc
 #endif
 
-/// `chapar ingest` on a disk that really fills up (issue 13): a 2 MiB tmpfs holds the data
-/// directory. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test is skipped and
+/// `chapar ingest` (and `chapar customers`) on a disk that really fills up (issue 13): a small
+/// tmpfs holds the data directory. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test is skipped and
 /// `IngestorDiskFullTests` covers the same path in-process with a fault-injecting file system.
 @Suite struct IngestDiskFullCLITests {
     /// A small tmpfs at `path`, made bigger by ``grow(_:)`` ("free space") and unmounted by ``unmount(_:)``.
@@ -104,6 +104,33 @@ import Glibc
         let consumed = try CLI.run(["log", "consume", "transactions", "--from-beginning", "--exit-at-end", "--data-dir", data])
         #expect(consumed.status == 0, "\(consumed.stderr)")
         #expect(consumed.stdout.split(separator: "\n").count == rows, "every entry exactly once in the log")
+    }
+
+    @Test("customers on a full disk: exit 75 and 'disk full', like ingest", .enabled(if: SmallDisk.available, "needs root to mount a small tmpfs"),
+          .timeLimit(.minutes(1)))
+    func customersOnAFullDiskExit75() async throws {
+        try await CLI.offPool {
+            let dir = CLI.temporaryDirectory("customers-disk-full")
+            let disk = dir + "/small"
+            try #require(SmallDisk.mount(disk, size: "1m"), "cannot mount a tmpfs at \(disk)")
+            defer {
+                SmallDisk.unmount(disk)
+                try? FileManager.default.removeItem(atPath: dir)
+            }
+            let first = try CLI.run(["customers", "add", "C1", "--name", "a", "--language", "fa", "--phone", "09120000001", "--data-dir", disk + "/data"])
+            #expect(first.status == 0, "\(first.stderr)")
+            let fd = open(disk + "/filler", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            try #require(fd >= 0)
+            let block = [UInt8](repeating: 0, count: 64 << 10)
+            while block.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) > 0 {}
+            close(fd)
+            let full = try CLI.run(["customers", "add", "C2", "--name", "b", "--language", "fa", "--phone", "09120000002", "--data-dir", disk + "/data"])
+            #expect(full.status == 75, "\(full.stderr)")
+            #expect(full.stderr.contains("disk full; nothing is damaged: free space and run the same command again"), "\(full.stderr)")
+            try FileManager.default.removeItem(atPath: disk + "/filler")
+            let again = try CLI.run(["customers", "add", "C2", "--name", "b", "--language", "fa", "--phone", "09120000002", "--data-dir", disk + "/data"])
+            #expect(again.status == 0, "the same command works once space is freed: \(again.stderr)")
+        }
     }
 
     /// `N` in `… NAME N, …` of a summary line.
