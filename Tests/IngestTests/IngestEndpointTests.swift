@@ -183,3 +183,19 @@ import Glibc
         #expect(warnings.withLock { $0 } == 1, "the first pass reports it; the append pass does not repeat it")
     }
 }
+
+@Suite struct IngestWireTests {
+    /// A client of the owner reports a full disk like a local run: code, message and what is durable.
+    @Test func anErrorFrameCarriesTheDurableCounts() throws {
+        var durable = Ingestor.Progress()
+        durable.read = 12_000
+        durable.appended = 4_000
+        durable.duplicates = 10
+        let line = RemoteIngestFrame.error(IngestError(.diskFull, "disk full: cannot append", durable: durable)).line()
+        let frame = try JSONDecoder().decode(RemoteIngestFrame.self, from: Data(line.dropLast()))
+        #expect(frame.kind == .error && frame.code == "disk-full" && frame.text == "disk full: cannot append")
+        #expect(frame.read == 12_000 && frame.progress.appended == 4_000 && frame.progress.duplicates == 10)
+        let plain = try JSONDecoder().decode(RemoteIngestFrame.self, from: Data(RemoteIngestFrame.error(IngestError(.usage, "x")).line().dropLast()))
+        #expect(plain.read == nil, "no counts when nothing was started")
+    }
+}
