@@ -96,7 +96,7 @@ public final class CustomerStore: Sendable {
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return CustomerStoreError(.storage, "cannot \(what) \(path): \(detail); check that the file and its directory exist and are writable")
         case .SQLITE_FULL:
-            return CustomerStoreError(.storage, "cannot \(what) \(path): the disk is full; free space and retry")
+            return CustomerStoreError(.storage, "cannot \(what) \(path): disk full; nothing is damaged: free space and run the same command again", isDiskFull: true)
         case .SQLITE_CONSTRAINT:
             return CustomerStoreError(.invalid, "cannot \(what): the database rejected the change (\(detail))")
         default:

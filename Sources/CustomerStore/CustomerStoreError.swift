@@ -23,12 +23,16 @@ public struct CustomerStoreError: Error, Hashable, Sendable, CustomStringConvert
     public var message: String
     /// Every individual problem (import: one `FILE:LINE: column: what is wrong` per bad field).
     public var problems: [String]
+    /// A `.storage` error caused by a full disk (`SQLITE_FULL`): nothing is damaged, and the same
+    /// command works once space is freed (the CLI exits 75, temporary, instead of 74).
+    public var isDiskFull: Bool
 
     /// Makes an error with a code, a message and optional per-row problems.
-    public init(_ code: Code, _ message: String, problems: [String] = []) {
+    public init(_ code: Code, _ message: String, problems: [String] = [], isDiskFull: Bool = false) {
         self.code = code
         self.message = message
         self.problems = problems
+        self.isDiskFull = isDiskFull
     }
 
     /// A validation failure of one field, e.g. from ``ContactAddress``.

@@ -1,9 +1,14 @@
 public import ChaparModels
 
-/// One entry read from a bank file: an event, or the located reason it was rejected.
+/// One entry read from a bank file: an event, the located reason it was rejected, or a warning.
 public enum ParsedEntry: Sendable {
     case event(Event)
+    /// An entry that is not appended, and why.
     case rejected(EntryError)
+    /// Something wrong with the file that rejects no entry (an MT940 closing balance that does not
+    /// match the entries, a camt.054 batch whose parts do not add up): every entry is appended,
+    /// the operator is told. Not an entry: it is not counted as read.
+    case warning(EntryError)
 }
 
 /// Why one entry of a file was rejected, and where: `FILE:LINE: what is wrong` (XML adds the element path).
@@ -18,6 +23,9 @@ public struct EntryError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(location): \(message)" }
+
+    /// `FILE:LINE: warning: message`, for a ``ParsedEntry/warning(_:)``.
+    public var warningDescription: String { "\(location): warning: \(message)" }
 }
 
 /// A streaming parser over one input: yields entries one at a time and holds only a bounded
@@ -40,18 +48,25 @@ public struct IngestError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidFormat = "invalid-format"
         /// Some entries were rejected (default mode) or the file was refused (`--strict`).
         case rejected
-        /// Reading the input or writing the log or the dedupe index failed.
+        /// Reading the input or writing the log or the dedupe index failed (an I/O error, damage).
         case storage
+        /// The disk (or quota) holding the log or the dedupe index is full (`ENOSPC`, `EDQUOT`,
+        /// `SQLITE_FULL`). Nothing is damaged: free space and run the same ingest again.
+        case diskFull = "disk-full"
         /// A usage error: conflicting options, unknown format name.
         case usage
     }
 
     public var code: Code
     public var message: String
+    /// When the error stopped an input part way: its counts at that moment. `appended` entries
+    /// are durable in the log (a re-run of the same input skips them as duplicates).
+    public var durable: Ingestor.Progress?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, durable: Ingestor.Progress? = nil) {
         self.code = code
         self.message = ErrorText.bounded(message)
+        self.durable = durable
     }
 
     public var description: String { message }

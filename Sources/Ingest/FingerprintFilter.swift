@@ -109,14 +109,26 @@ struct FingerprintFilter {
         for l in layers { sum = Self.checksum(l.words, seed: sum) }
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IngestError(.storage, "cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Self.saveError(tmp, errno) }
         var ok = Self.writeAll(fd, header) && layers.allSatisfy { Self.writeAll(fd, $0.words) } && Self.writeAll(fd, [sum])
         ok = ok && fsync(fd) == 0
+        let failed = errno
         close(fd)
         guard ok, rename(tmp, path) == 0 else {
+            let e = ok ? errno : failed
             unlink(tmp)
-            throw IngestError(.storage, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw Self.saveError(path, e)
         }
+    }
+
+    /// The filter is only a cache (the next open rebuilds it from the index), so a failed save
+    /// loses nothing; a full disk is reported as such.
+    private static func saveError(_ path: String, _ code: Int32) -> IngestError {
+        let text = String(cString: strerror(code))
+        if code == ENOSPC || code == EDQUOT {
+            return IngestError(.diskFull, "disk full: cannot save the dedupe filter \(path) (\(text)); nothing is lost: the next ingest rebuilds it from the index")
+        }
+        return IngestError(.storage, "cannot save the dedupe filter \(path): \(text); nothing is lost: the next ingest rebuilds it from the index")
     }
 
     /// The filter saved at `path` with its epoch, or nil when the file is missing, torn or not a filter.

@@ -21,6 +21,7 @@ public enum IngestClient {
     public static func ingest(_ request: RemoteIngestRequest, dataDirectory: String,
                               onAccepted: @escaping @Sendable (Int32) -> Void = { _ in },
                               onReject: @escaping @Sendable (String) -> Void = { _ in },
+                              onWarning: @escaping @Sendable (String) -> Void = { _ in },
                               onProgress: @escaping @Sendable (Ingestor.Progress) -> Void = { _ in }) async throws(IngestError) -> Ingestor.Summary? {
         let path = IngestSocket.path(dataDirectory: dataDirectory)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -34,7 +35,7 @@ public enum IngestClient {
         }
         let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Ingestor.Summary, IngestError>, Never>) in
             let thread = Thread {
-                let r = converse(fd, request, onAccepted: onAccepted, onReject: onReject, onProgress: onProgress)
+                let r = converse(fd, request, onAccepted: onAccepted, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
                 close(fd)
                 c.resume(returning: r)
             }
@@ -46,7 +47,7 @@ public enum IngestClient {
     }
 
     private static func converse(_ fd: Int32, _ request: RemoteIngestRequest,
-                                 onAccepted: (Int32) -> Void, onReject: (String) -> Void,
+                                 onAccepted: (Int32) -> Void, onReject: (String) -> Void, onWarning: (String) -> Void,
                                  onProgress: (Ingestor.Progress) -> Void) -> Result<Ingestor.Summary, IngestError> {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -68,10 +69,12 @@ public enum IngestClient {
             switch frame.kind {
             case .accepted: onAccepted(frame.pid ?? 0)
             case .reject: onReject(frame.text ?? "")
+            case .warning: onWarning(frame.text ?? "")
             case .progress: onProgress(frame.progress)
             case .error:
                 let code = frame.code.flatMap(IngestError.Code.init(rawValue:)) ?? .storage
-                return .failure(IngestError(code, frame.text ?? "the data directory's owner refused the ingest"))
+                return .failure(IngestError(code, frame.text ?? "the data directory's owner refused the ingest",
+                                            durable: frame.read == nil ? nil : frame.progress))
             case .summary:
                 let failure = frame.code.map { IngestError(IngestError.Code(rawValue: $0) ?? .storage, frame.text ?? "") }
                 return .success(Ingestor.Summary(file: request.displayName, counts: frame.progress, seconds: frame.seconds ?? 0,

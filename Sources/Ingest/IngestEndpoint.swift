@@ -65,10 +65,11 @@ public final class IngestEndpoint: Sendable {
 
     /// Ingests a file for this process itself (the HTTP API's uploads and events): the same
     /// validation, the same dedupe index, and one at a time with the socket's requests.
-    public func ingestHere(_ request: RemoteIngestRequest, onReject: @Sendable (EntryError) -> Void = { _ in }) async throws(IngestError) -> Ingestor.Summary {
+    public func ingestHere(_ request: RemoteIngestRequest, onReject: @Sendable (EntryError) -> Void = { _ in },
+                           onWarning: @Sendable (EntryError) -> Void = { _ in }) async throws(IngestError) -> Ingestor.Summary {
         let (ingestor, source, mode) = try prepare(request, cancelled: CancelFlag())
         try await ingestor.prepare()
-        return try await ingestor.ingest(source, mode: mode, onReject: onReject)
+        return try await ingestor.ingest(source, mode: mode, onReject: onReject, onWarning: onWarning)
     }
 
     /// Stops accepting, lets running requests finish, removes the socket and closes the dedupe index.
@@ -190,6 +191,7 @@ public final class IngestEndpoint: Sendable {
             logger.info("ingesting for another process", metadata: ["chapar.file": "\(request.displayName)"])
             let summary = try await ingestor.ingest(source, mode: mode,
                                                     onReject: { outbox.push(RemoteIngestFrame(kind: .reject, text: $0.description).line()) },
+                                                    onWarning: { outbox.push(RemoteIngestFrame(kind: .warning, text: $0.warningDescription).line()) },
                                                     onProgress: { outbox.progress($0) })
             var frame = RemoteIngestFrame(progress: summary.counts, kind: .summary)
             frame.seconds = summary.seconds

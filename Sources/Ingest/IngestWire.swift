@@ -51,11 +51,14 @@ struct RemoteIngestFrame: Codable, Sendable {
         case accepted
         /// One rejected entry, `text` = `FILE:LINE: what is wrong`.
         case reject
+        /// A problem with the file that rejects no entry, `text` = `FILE:LINE: warning: what is wrong`.
+        case warning
         /// Counters so far.
         case progress
         /// The end: counters, `seconds`, and `failureCode`/`text` when the file could not be read to its end.
         case summary
-        /// The request failed as a whole: `code` (an ``IngestError/Code``) and `text`.
+        /// The request failed: `code` (an ``IngestError/Code``) and `text`; with the counters
+        /// (``IngestError/durable``) when it stopped part way, e.g. on a full disk.
         case error
     }
 
@@ -67,6 +70,7 @@ struct RemoteIngestFrame: Codable, Sendable {
     var appended: Int? = nil
     var duplicates: Int? = nil
     var rejected: Int? = nil
+    var warnings: Int? = nil
     var bytesRead: Int64? = nil
     var phase: String? = nil
     var seconds: Double? = nil
@@ -80,6 +84,7 @@ struct RemoteIngestFrame: Codable, Sendable {
         appended = p.appended
         duplicates = p.duplicates
         rejected = p.rejected
+        warnings = p.warnings
         bytesRead = p.bytesRead
         phase = p.phase
     }
@@ -90,13 +95,15 @@ struct RemoteIngestFrame: Codable, Sendable {
         p.appended = appended ?? 0
         p.duplicates = duplicates ?? 0
         p.rejected = rejected ?? 0
+        p.warnings = warnings ?? 0
         p.bytesRead = bytesRead ?? -1
         p.phase = phase ?? "ingest"
         return p
     }
 
+    /// The request failed; when it stopped part way, with the counts of what is durable.
     static func error(_ e: IngestError) -> RemoteIngestFrame {
-        var f = RemoteIngestFrame(kind: .error)
+        var f = e.durable.map { RemoteIngestFrame(progress: $0, kind: .error) } ?? RemoteIngestFrame(kind: .error)
         f.code = e.code.rawValue
         f.text = e.message
         return f

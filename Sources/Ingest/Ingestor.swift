@@ -15,7 +15,8 @@ public final class Ingestor: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Append the valid entries; rejected ones are reported and make the run fail (exit 65).
         case append
-        /// Validate the whole input first; append nothing unless every entry is valid.
+        /// Validate the whole input first; append nothing unless every entry is valid (warnings
+        /// about the file, which reject no entry, do not refuse it).
         case strict
         /// Validate only; open nothing, append nothing.
         case dryRun = "dry-run"
@@ -61,12 +62,14 @@ public final class Ingestor: Sendable {
     }
 
     /// Counters, reported while running and at the end.
-    public struct Progress: Sendable, Equatable {
+    public struct Progress: Sendable, Hashable {
         /// Entries read (events and rejects).
         public var read = 0
         public var appended = 0
         public var duplicates = 0
         public var rejected = 0
+        /// Problems with the file that rejected no entry (see ``ParsedEntry/warning(_:)``).
+        public var warnings = 0
         /// Input bytes consumed, or -1 when the parser cannot tell.
         public var bytesRead: Int64 = 0
         public var phase: String = "ingest"
@@ -91,9 +94,11 @@ public final class Ingestor: Sendable {
             self.refused = refused
         }
 
-        /// `read N, appended A, duplicates D, rejected R in T s`.
+        /// `read N, appended A, duplicates D, rejected R in T s`, with `, warnings W` before ` in`
+        /// when there were warnings (so the line stays as it was for files without any).
         public var line: String {
-            "read \(counts.read), appended \(counts.appended), duplicates \(counts.duplicates), rejected \(counts.rejected) in \(Self.seconds(seconds)) s"
+            let warnings = counts.warnings > 0 ? ", warnings \(counts.warnings)" : ""
+            return "read \(counts.read), appended \(counts.appended), duplicates \(counts.duplicates), rejected \(counts.rejected)\(warnings) in \(Self.seconds(seconds)) s"
         }
 
         static func seconds(_ s: Double) -> String {
@@ -131,14 +136,21 @@ public final class Ingestor: Sendable {
         } catch let error as IngestError {
             throw error
         } catch {
-            throw IngestError(.storage, "cannot bring the dedupe index up to date: \(error)")
+            throw IngestError.storage("cannot bring the dedupe index up to date", error)
         }
     }
 
-    /// Ingests one input. Rejected entries go to `onReject` as they are found (in input order);
-    /// `onProgress` is called after every batch. Never throws for bad entries: they are counted.
+    /// Ingests one input. Rejected entries go to `onReject` and warnings (problems with the file that
+    /// reject no entry) to `onWarning` as they are found (in input order); `onProgress` is called
+    /// after every batch. Never throws for bad entries: they are counted.
+    ///
+    /// A storage failure (disk full, I/O error) stops the input and is thrown as `.diskFull` or
+    /// `.storage` with ``IngestError/durable`` set: how many entries were read and how many are
+    /// durable in the log (counted from the log itself, so a batch that reached some partitions
+    /// before the disk filled is counted too). Those are skipped by a re-run of the same input.
     public func ingest(_ source: Source, mode: Mode,
                        onReject: @Sendable (EntryError) -> Void = { _ in },
+                       onWarning: @Sendable (EntryError) -> Void = { _ in },
                        onProgress: @Sendable (Progress) -> Void = { _ in }) async throws(IngestError) -> Summary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -148,8 +160,9 @@ public final class Ingestor: Sendable {
             // Pass 1: validate everything, report rejects, append nothing.
             var counts = Progress()
             counts.phase = "validate"
-            let failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            let failure = try await validate(source, counts: &counts, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             summary.counts.rejected = counts.rejected
+            summary.counts.warnings = counts.warnings
             summary.counts.read = counts.read
             if let failure {
                 summary.failure = failure
@@ -166,18 +179,21 @@ public final class Ingestor: Sendable {
         if effective == .dryRun {
             var counts = Progress()
             counts.phase = "validate"
-            summary.failure = try await validate(source, counts: &counts, onReject: onReject, onProgress: onProgress)
+            summary.failure = try await validate(source, counts: &counts, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             summary.counts = counts
         } else {
-            try await append(source, summary: &summary, strict: effective == .strict, onReject: onReject, onProgress: onProgress)
+            // In strict mode the first pass already reported the warnings: the second counts them again, silently.
+            let strict = effective == .strict
+            try await append(source, summary: &summary, strict: strict, onReject: onReject,
+                             onWarning: { if !strict { onWarning($0) } }, onProgress: onProgress)
         }
         summary.seconds = started.duration(to: clock.now).secondsDouble
         return summary
     }
 
     /// Reads every entry, counting rejects; within-batch duplicates are counted too.
-    private func validate(_ source: Source, counts: inout Progress,
-                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
+    private func validate(_ source: Source, counts: inout Progress, onReject: @Sendable (EntryError) -> Void,
+                          onWarning: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) -> IngestError? {
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize)
         while true {
@@ -186,22 +202,25 @@ public final class Ingestor: Sendable {
             for e in batch.events where !seen.insert(e.fingerprint).inserted { counts.duplicates += 1 }
             counts.read += batch.events.count + batch.rejects.count
             counts.rejected += batch.rejects.count
+            counts.warnings += batch.warnings.count
             batch.rejects.forEach(onReject)
+            batch.warnings.forEach(onWarning)
             counts.bytesRead = batch.bytesRead
             onProgress(counts)
             if batch.isLast { return batch.failure }
         }
     }
 
-    private func append(_ source: Source, summary: inout Summary, strict: Bool,
-                        onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
+    private func append(_ source: Source, summary: inout Summary, strict: Bool, onReject: @Sendable (EntryError) -> Void,
+                        onWarning: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws(IngestError) {
         guard let log, let index else { return }
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
             summary = try await index.ingestGate.run { [summary] () async throws -> Summary in
                 var summary = summary
-                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject, onProgress: onProgress)
+                try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject,
+                                        onWarning: onWarning, onProgress: onProgress)
                 return summary
             }
         } catch let error as IngestError {
@@ -209,7 +228,7 @@ public final class Ingestor: Sendable {
             throw error
         } catch {
             thread.cancel()
-            throw IngestError(.storage, "ingest of \(source.displayName) failed: \(error)")
+            throw IngestError.storage("ingest of \(source.displayName) failed", error)
         }
     }
 
@@ -217,17 +236,28 @@ public final class Ingestor: Sendable {
     /// group commit shares fsyncs between them; each batch's ids are committed to the index right
     /// after its own append is durable. Fingerprints of batches still in flight are kept in memory
     /// so that a later batch never appends them again.
+    ///
+    /// On a storage failure no further batch is started, the appends in flight are waited for, and
+    /// the failure is thrown with the counts of what is durable (see ``ingest(_:mode:onReject:onProgress:)``).
     private func pipeline(_ thread: ParsingThread, log: any MessageLog, index: SeenIndex, summary: inout Summary, strict: Bool,
-                          onReject: @Sendable (EntryError) -> Void, onProgress: @Sendable (Progress) -> Void) async throws {
+                          onReject: @Sendable (EntryError) -> Void, onWarning: @Sendable (EntryError) -> Void,
+                          onProgress: @Sendable (Progress) -> Void) async throws {
         var topicsReady = Set<TopicName>()
         let maxInFlight = max(1, configuration.maxInFlight)
-        try await withThrowingTaskGroup(of: Completed.self) { group in
+        // The ends of the event topics before this input: on a failure, what the log grew by is what is durable.
+        let before = await Self.endOffsets(log)
+        var failure: IngestError? = nil
+        // Entries of appends that failed: some may have reached some partitions before the failure.
+        var unconfirmed = 0
+        await withTaskGroup(of: Completed.self) { group in
             var inFlight = 0
             var pending = FingerprintSet(minimumCapacity: configuration.batchSize * (maxInFlight + 1))
             func reap(_ done: Completed) {
                 inFlight -= 1
                 summary.counts.appended += done.appended
                 for f in done.fingerprints { pending.remove(f) }
+                unconfirmed += done.unconfirmed
+                if let e = done.failure, failure == nil { failure = e }
             }
             let clock = ContinuousClock()
             var starved = Duration.zero
@@ -237,13 +267,15 @@ public final class Ingestor: Sendable {
                     FileHandle.standardError.write(Data("ingest trace: pipeline waited \(starved) for the parser; parser waited \(Double(stalled) / 1e9) s for the pipeline\n".utf8))
                 }
             }
-            while true {
+            while failure == nil {
                 let waitStart = clock.now
                 let batch = await thread.next()
                 starved += waitStart.duration(to: clock.now)
                 summary.counts.read += batch.events.count + batch.rejects.count
                 summary.counts.rejected += batch.rejects.count
+                summary.counts.warnings += batch.warnings.count
                 batch.rejects.forEach(onReject)
+                batch.warnings.forEach(onWarning)
                 if strict && !batch.rejects.isEmpty {
                     // The file changed between the passes: stop rather than append more of it.
                     summary.failure = IngestError(.rejected, "\(summary.file) changed while it was being ingested (entries valid in the first pass are now rejected); stopped")
@@ -251,21 +283,28 @@ public final class Ingestor: Sendable {
                     break
                 }
                 if !batch.events.isEmpty {
-                    let fps = batch.events.map { $0.fingerprint }
-                    let seen = try await index.contains(fps)
-                    let plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
-                    summary.counts.duplicates += plan.duplicates
-                    for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
-                                                     (Topics.urgentMessages, plan.urgentMessages, configuration.messagesTopic),
-                                                     (Topics.messages, plan.messages, configuration.messagesTopic)]
-                        where !records.isEmpty && !topicsReady.contains(topic) {
-                        try await ensureTopic(topic, config, log)
-                        topicsReady.insert(topic)
+                    let plan: Plan
+                    do throws(IngestError) {
+                        let fps = batch.events.map { $0.fingerprint }
+                        let seen = try await index.contains(fps)
+                        plan = Self.plan(batch.events, fps, seen: seen, pending: &pending)
+                        summary.counts.duplicates += plan.duplicates
+                        for (topic, records, config) in [(Topics.transactions, plan.transactions, configuration.transactionsTopic),
+                                                         (Topics.urgentMessages, plan.urgentMessages, configuration.messagesTopic),
+                                                         (Topics.messages, plan.messages, configuration.messagesTopic)]
+                            where !records.isEmpty && !topicsReady.contains(topic) {
+                            try await ensureTopic(topic, config, log)
+                            topicsReady.insert(topic)
+                        }
+                    } catch {
+                        failure = error
+                        break
                     }
-                    while inFlight >= maxInFlight, let done = try await group.next() { reap(done) }
+                    while inFlight >= maxInFlight, let done = await group.next() { reap(done) }
+                    if failure != nil { break }
                     inFlight += 1
                     group.addTask {
-                        try await Self.appendAndRecord(plan, log: log, index: index)
+                        await Self.appendAndRecord(plan, log: log, index: index)
                     }
                 }
                 summary.counts.bytesRead = batch.bytesRead
@@ -275,9 +314,34 @@ public final class Ingestor: Sendable {
                     break
                 }
             }
-            while let done = try await group.next() { reap(done) }
+            while let done = await group.next() { reap(done) }
             onProgress(summary.counts)
         }
+        guard var failure else { return }
+        thread.cancel()
+        if unconfirmed > 0, let before, let after = await Self.endOffsets(log) {
+            // Only this pipeline appends to the event topics while it holds the index's gate, so
+            // the growth is this input's; clamped to what it sent, in case another producer wrote.
+            let grown = after.reduce(0) { $0 + Int($1.value - (before[$1.key] ?? 0)) }
+            summary.counts.appended = min(max(grown, summary.counts.appended), summary.counts.appended + unconfirmed)
+        }
+        failure.durable = summary.counts
+        throw failure
+    }
+
+    /// The end offset of every partition of the event topics, or nil when the log cannot say.
+    private static func endOffsets(_ log: any MessageLog) async -> [TopicPartition: Int64]? {
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in Topics.events {
+            do {
+                for p in try await log.describeTopic(topic).partitions { ends[TopicPartition(topic, p.partition)] = p.endOffset.rawValue }
+            } catch let e as LogError where e.code == .unknownTopic {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return ends
     }
 
     /// One batch split by topic, without entries already in the index, in flight, or earlier in the batch.
@@ -294,9 +358,14 @@ public final class Ingestor: Sendable {
         var duplicates = 0
     }
 
+    /// What one batch's append gave.
     struct Completed: Sendable {
+        /// Entries whose append returned: durable in the log.
         var appended: Int
         var fingerprints: [Fingerprint]
+        /// Entries of an append that failed: the log may hold some of them (a batch spans partitions).
+        var unconfirmed = 0
+        var failure: IngestError? = nil
     }
 
     /// Splits a batch by topic, dropping ids already in the index (`seen`), in flight or earlier in
@@ -326,8 +395,10 @@ public final class Ingestor: Sendable {
         return plan
     }
 
-    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async throws -> Completed {
-        var appended = 0
+    /// Appends the batch topic by topic, recording each append's ids in the index once it is
+    /// durable. Stops at the first failure and says what it reached (never throws).
+    private static func appendAndRecord(_ plan: Plan, log: any MessageLog, index: SeenIndex) async -> Completed {
+        var done = Completed(appended: 0, fingerprints: plan.transactionFPs + plan.urgentMessageFPs + plan.messageFPs)
         for (topic, indices, fps) in [(Topics.transactions, plan.transactions, plan.transactionFPs),
                                       (Topics.urgentMessages, plan.urgentMessages, plan.urgentMessageFPs),
                                       (Topics.messages, plan.messages, plan.messageFPs)] where !indices.isEmpty {
@@ -337,12 +408,20 @@ public final class Ingestor: Sendable {
             do {
                 positions = try await log.append(records, to: topic)
             } catch {
-                throw IngestError(.storage, "cannot append to \(topic): \(error)")
+                done.unconfirmed += records.count
+                done.failure = IngestError.storage("cannot append to \(topic)", error)
+                return done
             }
-            try await index.record(fps, ranges: ranges(positions))
-            appended += records.count
+            done.appended += records.count
+            do {
+                try await index.record(fps, ranges: ranges(positions))
+            } catch {
+                // The entries are durable; the next catch-up indexes them from the log.
+                done.failure = error
+                return done
+            }
         }
-        return Completed(appended: appended, fingerprints: plan.transactionFPs + plan.urgentMessageFPs + plan.messageFPs)
+        return done
     }
 
     /// Per partition: first and last offset and count of `positions` (a short linear list, not a
@@ -373,7 +452,7 @@ public final class Ingestor: Sendable {
         } catch let e as LogError where e.code == .unknownTopic {
             // create below
         } catch {
-            throw IngestError(.storage, "cannot read topic \(topic): \(error)")
+            throw IngestError.storage("cannot read topic \(topic)", error)
         }
         do {
             _ = try await log.createTopic(topic, configuration: config)
@@ -381,7 +460,7 @@ public final class Ingestor: Sendable {
         } catch let e as LogError where e.code == .topicExists {
             return
         } catch {
-            throw IngestError(.storage, "cannot create topic \(topic): \(error)")
+            throw IngestError.storage("cannot create topic \(topic)", error)
         }
     }
 }

@@ -10,6 +10,7 @@ final class ParsingThread: Sendable {
     struct Batch: Sendable {
         var events: [PreparedEvent] = []
         var rejects: [EntryError] = []
+        var warnings: [EntryError] = []
         var bytesRead: Int64 = 0
         /// The parser's fatal error, after which no more batches come.
         var failure: IngestError? = nil
@@ -36,7 +37,10 @@ final class ParsingThread: Sendable {
     /// side is the bottleneck.
     init(parser: consuming any EntryParser, batchSize: Int, depth: Int = 2,
          isNew: (@Sendable ([Fingerprint]) -> [Bool])? = nil) {
-        slots = DispatchSemaphore(value: depth)
+        // Created at 0 and raised to `depth`: libdispatch traps when a semaphore is freed below
+        // its initial value, which is what a consumer that stops early (a full disk) leaves.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<depth { slots.signal() }
         let box = ParserBox(parser)
         let thread = Thread { [self] in
             self.produce(box, batchSize: batchSize, isNew: isNew)
@@ -76,6 +80,7 @@ final class ParsingThread: Sendable {
                         bytes += e.estimatedSize
                         batch.events.append(PreparedEvent(e))
                     case .rejected(let r): batch.rejects.append(r)
+                    case .warning(let w): batch.warnings.append(w)
                     }
                 }
             } catch {

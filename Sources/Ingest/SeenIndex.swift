@@ -195,12 +195,27 @@ public final class SeenIndex: Sendable {
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('filter_epoch', ?)", arguments: [epoch + 1])
             }
             memory = Mutex(Memory(filter: filter, staged: staged, epoch: epoch + 1))
-        } catch let error as IngestError {
-            throw error
         } catch {
-            throw IngestError(.storage, "cannot open the dedupe index \(path): \(error); if it is damaged, delete it (it is rebuilt from the log on the next ingest)")
+            throw Self.openError(path, error)
         }
     }
+
+    /// Why the index could not be opened, and what to do: deleting it is suggested only when
+    /// SQLite says the file is damaged, never for a full disk (the index is then intact).
+    static func openError(_ path: String, _ error: any Error) -> IngestError {
+        let directory = (path as NSString).deletingLastPathComponent
+        let failure = IngestError.storage("cannot open the dedupe index \(path)", error, directory: directory,
+                                          diskFullHint: "the index is not damaged; free space on that disk and run the same command again")
+        if failure.code == .diskFull { return failure }
+        if let db = error as? DatabaseError, db.resultCode == .SQLITE_CORRUPT || db.resultCode == .SQLITE_NOTADB {
+            return IngestError(.storage, "the dedupe index \(path) is damaged (\(db.message ?? "SQLite error \(db.resultCode.rawValue)")); delete it and its -wal and -shm files: the next ingest rebuilds it from the log, so nothing is appended twice")
+        }
+        if let e = error as? IngestError { return e }
+        return IngestError(.storage, "cannot open the dedupe index \(path): \(error); check that \(directory) exists and is writable by this user")
+    }
+
+    /// The directory of the index's files (for telling a full disk from other write failures).
+    private var directory: String { (path as NSString).deletingLastPathComponent }
 
     /// Saves the Bloom filter next to the database so the next open need not rebuild it. Call it
     /// once, when done with the index; without it (a crash) the next open rebuilds the filter.
@@ -237,7 +252,7 @@ public final class SeenIndex: Sendable {
             found.formUnion(more)
             return found
         } catch {
-            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+            throw IngestError.storage("cannot read the dedupe index \(path)", error)
         }
     }
 
@@ -301,7 +316,9 @@ public final class SeenIndex: Sendable {
             uncovered.withLock { u in
                 for r in contiguous { u[r.topicPartition] = nil }
             }
-            throw IngestError(.storage, "cannot write the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
+            throw IngestError.storage("cannot record appended entries in the dedupe index \(path)", error, directory: directory,
+                                      hint: "nothing is lost (the log has the events), the next ingest re-indexes them",
+                                      diskFullHint: "nothing is lost: the entries are in the log and the next ingest indexes them; free space on that disk and run the same command again")
         }
         try await mergeIfNeeded()
     }
@@ -317,7 +334,7 @@ public final class SeenIndex: Sendable {
             } catch let e as LogError where e.code == .unknownTopic {
                 continue
             } catch {
-                throw IngestError(.storage, "cannot read topic \(topic) to update the dedupe index: \(error)")
+                throw IngestError.storage("cannot read topic \(topic) to update the dedupe index", error)
             }
             for p in description.partitions {
                 let tp = TopicPartition(topic, p.partition)
@@ -335,7 +352,7 @@ public final class SeenIndex: Sendable {
                         result = try await log.fetch(topic, partition: p.partition, from: Offset(from),
                                                      limits: FetchLimits(maxRecords: 20_000, maxBytes: 8 << 20))
                     } catch {
-                        throw IngestError(.storage, "cannot read \(tp) to update the dedupe index: \(error)")
+                        throw IngestError.storage("cannot read \(tp) to update the dedupe index", error)
                     }
                     if result.records.isEmpty { break }
                     var fps: [Fingerprint] = []
@@ -354,7 +371,8 @@ public final class SeenIndex: Sendable {
                             try Self.setCheckpoint(tp, next, db)
                         }
                     } catch {
-                        throw IngestError(.storage, "cannot write the dedupe index \(path): \(error)")
+                        throw IngestError.storage("cannot bring the dedupe index \(path) up to date with the log", error, directory: directory,
+                                                  diskFullHint: "the index is not damaged; free space on that disk and run the same command again")
                     }
                     try await mergeIfNeeded()
                     scanned += result.records.count
@@ -373,7 +391,7 @@ public final class SeenIndex: Sendable {
                                    arguments: [tp.topic.rawValue, tp.partition.rawValue]) ?? 0
             }
         } catch {
-            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+            throw IngestError.storage("cannot read the dedupe index \(path)", error)
         }
     }
 
@@ -382,7 +400,7 @@ public final class SeenIndex: Sendable {
         do {
             try await db.write { db in try Self.setCheckpoint(tp, next, db) }
         } catch {
-            throw IngestError(.storage, "cannot write the dedupe index \(path): \(error)")
+            throw IngestError.storage("cannot write the dedupe index \(path)", error, directory: directory)
         }
     }
 
@@ -421,7 +439,7 @@ public final class SeenIndex: Sendable {
                 return rows + staged.count - alsoInSeen
             }
         } catch {
-            throw IngestError(.storage, "cannot read the dedupe index \(path): \(error)")
+            throw IngestError.storage("cannot read the dedupe index \(path)", error)
         }
     }
 
@@ -480,7 +498,7 @@ public final class SeenIndex: Sendable {
                 }
             }
         } catch {
-            throw IngestError(.storage, "cannot start merging the dedupe index \(path): \(error)")
+            throw IngestError.storage("cannot start merging the dedupe index \(path)", error, directory: directory)
         }
         guard let start else { return }
         Task { await self.merge(start.ids, upToRun: start.lastRun) }
@@ -513,7 +531,9 @@ public final class SeenIndex: Sendable {
             memory.withLock { m in
                 if let back = m.merging { for run in back.runs { m.staged.insert(run) } }
                 m.merging = nil
-                m.mergeFailure = IngestError(.storage, "cannot merge the dedupe index \(path): \(error); nothing is lost (the log has the events), the next ingest re-indexes them")
+                m.mergeFailure = IngestError.storage("cannot merge the dedupe index \(path)", error, directory: self.directory,
+                                                     hint: "nothing is lost (the log has the events), the next ingest re-indexes them",
+                                                     diskFullHint: "nothing is lost (the ids stay in the index's unmerged runs); free space on that disk and run the same command again")
             }
         }
         let waiters = memory.withLock { m -> [CheckedContinuation<Void, Never>] in
@@ -652,6 +672,13 @@ struct RawStatement {
         let stmt: OpaquePointer
         let connection: OpaquePointer
 
+        /// The connection's last error; `SQLITE_FULL` as `.diskFull`.
+        static func failure(_ connection: OpaquePointer) -> IngestError {
+            let text = String(cString: sqlite3_errmsg(connection))
+            return sqlite3_errcode(connection) & 0xFF == SQLITE_FULL
+                ? IngestError(.diskFull, "disk full: SQLite: \(text)") : IngestError(.storage, "SQLite: \(text)")
+        }
+
         /// Rows changed by the last step.
         var changes: Int { Int(sqlite3_changes(connection)) }
 
@@ -668,7 +695,7 @@ struct RawStatement {
                 switch sqlite3_step(stmt) {
                 case SQLITE_ROW: return true
                 case SQLITE_DONE: return false
-                default: throw IngestError(.storage, "SQLite: \(String(cString: sqlite3_errmsg(connection)))")
+                default: throw Self.failure(connection)
                 }
             }
         }
@@ -683,7 +710,7 @@ struct RawStatement {
                         body(UnsafeRawBufferPointer(start: p, count: 16))
                     }
                 case SQLITE_DONE: return
-                default: throw IngestError(.storage, "SQLite: \(String(cString: sqlite3_errmsg(connection)))")
+                default: throw Self.failure(connection)
                 }
             }
         }

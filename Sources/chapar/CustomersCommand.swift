@@ -374,7 +374,8 @@ extension CustomerStoreError: CLIReportable {
         case .invalid: 65
         case .notFound: 66
         case .exists: 73
-        case .storage: 74
+        // A full disk damages nothing: EX_TEMPFAIL like every other command (README, exit codes).
+        case .storage: isDiskFull ? 75 : 74
         case .busy: 75
         }
     }

@@ -14,10 +14,15 @@ struct IngestCommand: AsyncParsableCommand {
             Formats: CSV and JSON Lines (columns in docs/ingest.md), ISO 20022 camt.054, SWIFT MT940/MT942.
             Every entry gets a stable id (the file's own reference, else a content hash); ids already in the
             log are skipped, so re-ingesting a file appends nothing new. Rejected entries are reported as
-            FILE:LINE: what is wrong.
+            FILE:LINE: what is wrong; warnings (e.g. an MT940 closing balance that does not match the
+            entries, which are all appended) as FILE:LINE: warning: what is wrong, counted apart.
+
+            A full disk or a storage error stops the run; the summary says how many entries are durable, and
+            running the same command again appends only the rest (the dedupe index skips what is there).
 
             Exit codes: 0 everything valid, 65 some entries rejected (or --strict refused the file),
-            66 file not found, 74 storage error, 75 data directory locked by another process.
+            66 file not found, 74 storage error (I/O error or damage), 75 temporary: disk full (free space
+            and re-run) or data directory locked by another process.
             """)
 
     @Argument(help: ArgumentHelp("Files to ingest.", valueName: "FILE"))
@@ -146,7 +151,12 @@ struct IngestPlan {
                     // Lets a background merge of the index finish, then saves the Bloom filter so the
                     // next run need not rebuild it (after a crash it is rebuilt).
                     await index.waitForMerges()
-                    try index.close()
+                    do {
+                        try index.close()
+                    } catch {
+                        // Only a cache: the run's work is durable and indexed, so this is not a failure.
+                        FileHandle.standardError.write(Data("chapar: warning: \((error as? IngestError)?.message ?? "\(error)")\n".utf8))
+                    }
                     return code
                 }
             } catch let locked as LogError where locked.code == .locked {
@@ -173,7 +183,7 @@ struct IngestPlan {
         let configuration = configuration, format = format, options = options, mode = mode, quiet = quiet
         let announced = Mutex(false)
         let cwd = FileManager.default.currentDirectoryPath
-        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onWarning, onProgress in
             let absolute = file.hasPrefix("/") ? file : (cwd as NSString).appendingPathComponent(file)
             let request = RemoteIngestRequest(path: (absolute as NSString).standardizingPath, displayName: file, format: format,
                                               options: options, mode: mode, configuration: configuration)
@@ -183,7 +193,7 @@ struct IngestPlan {
                     return !a
                 }
                 if first && !quiet { progress.note("data directory \(dataDir) is in use by process \(pid); ingesting through it") }
-            }, onReject: onReject, onProgress: onProgress)
+            }, onReject: onReject, onWarning: onWarning, onProgress: onProgress)
             guard let summary else {
                 throw LogError(.locked, "\(locked.message); that process stopped accepting ingest before \(file) was sent; ingest it again")
             }
@@ -193,31 +203,46 @@ struct IngestPlan {
 
     private func ingestAll(_ ingestor: Ingestor, sink: RejectSink, progress: ProgressDisplay) async throws -> Int32 {
         let format = self.format, options = self.options, mode = self.mode
-        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onProgress in
+        return try await ingestAll(sink: sink, progress: progress) { file, onReject, onWarning, onProgress in
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
             let source = Ingestor.Source(displayName: file, size: size) { () throws(IngestError) -> any EntryParser in
                 try format.makeParser(path: file, displayName: file, options: options)
             }
-            return try await ingestor.ingest(source, mode: mode, onReject: { onReject($0.description) }, onProgress: onProgress)
+            return try await ingestor.ingest(source, mode: mode, onReject: { onReject($0.description) },
+                                             onWarning: { onWarning($0.warningDescription) }, onProgress: onProgress)
         }
     }
 
-    /// Runs `ingest` for every file in turn, reporting as it goes; returns the exit code (0 or 65).
+    /// Runs `ingest` for every file in turn, reporting as it goes; returns the exit code (0 or 65:
+    /// warnings alone, which reject no entry, do not fail the run).
+    /// A storage failure (disk full, I/O error) stops the run after the summary, which then says
+    /// what is durable and what to run again; it exits 75 (disk full) or 74.
     private func ingestAll(sink: RejectSink, progress: ProgressDisplay,
-                           _ ingest: (String, @escaping @Sendable (String) -> Void, @escaping @Sendable (Ingestor.Progress) -> Void) async throws -> Ingestor.Summary) async throws -> Int32 {
+                           _ ingest: (String, @escaping @Sendable (String) -> Void, @escaping @Sendable (String) -> Void,
+                                      @escaping @Sendable (Ingestor.Progress) -> Void) async throws -> Ingestor.Summary) async throws -> Int32 {
         var total = Ingestor.Progress()
         var seconds = 0.0
         var failed = false
-        var storage: IngestError? = nil
-        for file in files {
+        var stopped: StoppedRun? = nil
+        let clock = ContinuousClock()
+        for (position, file) in files.enumerated() {
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
             progress.start(file: file, size: size)
+            let started = clock.now
             let summary: Ingestor.Summary
             do {
-                summary = try await ingest(file, { sink.write($0) }, { progress.update($0) })
+                summary = try await ingest(file, { sink.write($0) }, { sink.warn($0) }, { progress.update($0) })
             } catch let error as IngestError {
                 progress.finish()
-                if error.code == .storage { storage = error; break }
+                if error.code == .storage || error.code == .diskFull {
+                    let partial = Ingestor.Summary(file: file, counts: error.durable ?? Ingestor.Progress(),
+                                                   seconds: started.duration(to: clock.now).seconds)
+                    if files.count > 1 { print("\(file): \(partial.line) (stopped)") }
+                    total.add(partial.counts)
+                    seconds += partial.seconds
+                    stopped = StoppedRun(file: file, error: error, rest: Array(files[(position + 1)...]))
+                    break
+                }
                 if error.code == .usage { throw error }
                 // The file could not be opened or is not in the format: report and go on with the others.
                 FileHandle.standardError.write(Data("chapar: error: \(error.message)\n".utf8))
@@ -234,17 +259,59 @@ struct IngestPlan {
             }
             if summary.counts.rejected > 0 { failed = true }
             if files.count > 1 { print("\(file): \(summary.line)") }
-            total.read += summary.counts.read
-            total.appended += summary.counts.appended
-            total.duplicates += summary.counts.duplicates
-            total.rejected += summary.counts.rejected
+            total.add(summary.counts)
             seconds += summary.seconds
         }
-        sink.finish(total: total.rejected)
+        sink.finish()
         let line = Ingestor.Summary(file: "", counts: total, seconds: seconds, failure: nil, refused: false).line
+        if let stopped {
+            let cause = stopped.error.code == .diskFull ? "a full disk" : "a storage error"
+            let kept = total.appended == 0 ? "nothing was appended" : "the \(total.appended) appended entr\(total.appended == 1 ? "y is" : "ies are") durable"
+            print("\(line) (stopped by \(cause): \(kept); run it again to append the rest)")
+            stopped.report(inLog: total.appended + total.duplicates, strict: mode == .strict)
+            throw ExitCode(stopped.error.exitCode)
+        }
         print(mode == .dryRun ? "\(line) (dry run: nothing appended)" : line)
-        if let storage { throw storage }
         return failed ? 65 : 0
+    }
+}
+
+/// A run stopped by a full disk or a storage error: what to tell the operator.
+struct StoppedRun {
+    var file: String
+    var error: IngestError
+    /// Files after `file`, not started.
+    var rest: [String]
+
+    /// The error, what is durable, and what to run again (on stderr). `inLog`: entries of the
+    /// run's files now in the log (appended by it, or found there as duplicates).
+    func report(inLog: Int, strict: Bool) {
+        var text = "chapar: error: \(error.message)\n"
+        if let d = error.durable {
+            let lost = d.read - d.appended - d.duplicates - d.rejected
+            text += "chapar: \(file): stopped after reading \(d.read) entr\(d.read == 1 ? "y" : "ies"): \(d.appended) \(d.appended == 1 ? "is" : "are") durable in the log"
+            if d.duplicates > 0 { text += ", \(d.duplicates) \(d.duplicates == 1 ? "was" : "were") there already" }
+            if lost > 0 { text += ", \(lost) \(lost == 1 ? "was" : "were") not appended" }
+            text += "\n"
+        } else {
+            text += "chapar: \(file): stopped\n"
+        }
+        let again = ([file] + rest).joined(separator: " ")
+        let cure = error.code == .diskFull ? "disk full: free space and re-run" : "once the cause above is fixed, re-run"
+        text += "chapar: \(cure) the same command (or only \(again)): re-running is safe, the dedupe index skips the \(inLog) entr\(inLog == 1 ? "y" : "ies") already in the log and appends only the rest\n"
+        if strict { text += "chapar: note: --strict could not keep \(file) all-or-nothing: what was appended before the failure stays\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Ingestor.Progress {
+    /// Adds another input's counters (not its phase or bytes).
+    mutating func add(_ other: Ingestor.Progress) {
+        read += other.read
+        appended += other.appended
+        duplicates += other.duplicates
+        rejected += other.rejected
+        warnings += other.warnings
     }
 }
 
@@ -254,6 +321,8 @@ extension IngestError: CLIReportable {
         case .notFound: 66
         case .invalidFormat, .rejected: 65
         case .storage: 74
+        // EX_TEMPFAIL: nothing is wrong with the data or the state; free space and run it again.
+        case .diskFull: 75
         case .usage: 64
         }
     }
@@ -262,10 +331,12 @@ extension IngestError: CLIReportable {
 }
 
 /// Where rejected entries go: stderr (the first 20) and, with `--rejects FILE`, all of them to FILE.
+/// Warnings go to stderr only (the first 20): they reject nothing, so they are not in FILE.
 final class RejectSink: Sendable {
     private struct State {
         var handle: FileHandle?
         var shown = 0
+        var warnings = 0
         var buffer: [UInt8] = []
     }
     private let state: Mutex<State>
@@ -300,12 +371,25 @@ final class RejectSink: Sendable {
         }
     }
 
-    func finish(total: Int) {
+    /// Writes one `FILE:LINE: warning: what is wrong` line (the first 20).
+    func warn(_ text: String) {
+        let show = state.withLock { s -> Bool in
+            s.warnings += 1
+            return s.warnings <= Self.shownOnStderr
+        }
+        if show { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
+    }
+
+    func finish() {
         state.withLock { s in
             if s.shown > Self.shownOnStderr {
                 let more = s.shown - Self.shownOnStderr
                 let hint = s.handle == nil ? " (write them all with --rejects FILE)" : ""
                 FileHandle.standardError.write(Data("… and \(more) more rejected entr\(more == 1 ? "y" : "ies")\(hint)\n".utf8))
+            }
+            if s.warnings > Self.shownOnStderr {
+                let more = s.warnings - Self.shownOnStderr
+                FileHandle.standardError.write(Data("… and \(more) more warning\(more == 1 ? "" : "s")\n".utf8))
             }
         }
     }
@@ -364,7 +448,7 @@ final class ProgressDisplay: Sendable {
             if let size = s.size, size > 0, p.bytesRead >= 0 { fraction = min(1, Double(p.bytesRead) / Double(size)) }
             var eta = ""
             if let f = fraction, f > 0.001 { eta = " ETA \(Self.clock(elapsed * (1 - f) / f))" }
-            let counts = "\(p.read) read, \(p.appended) appended, \(p.duplicates) dup, \(p.rejected) rejected"
+            let counts = "\(p.read) read, \(p.appended) appended, \(p.duplicates) dup, \(p.rejected) rejected" + (p.warnings > 0 ? ", \(p.warnings) warnings" : "")
             if tty {
                 let width = 24
                 let filled = Int((fraction ?? 0) * Double(width))

@@ -76,6 +76,24 @@ import Glibc
         #expect(consumed.stdout.split(separator: "\n").count == 2)
     }
 
+    /// Issue 13: a statement whose closing balance does not match is a warning, not a rejected
+    /// entry: every entry is appended and the exit code is 0.
+    @Test func aClosingBalanceMismatchIsAWarningAndExitsZero() throws {
+        let dir = CLI.temporaryDirectory("ingest-warnings")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let f = Self.write(dir, "stmt.sta", [":20:T1", ":25:IR270170000000100324200001", ":28C:1/1", ":60F:C240320IRR1000,",
+                                             ":61:2403200320C1,NTRFNONREF//GOOD1", ":86:good", ":61:2403200320D250,NTRFNONREF//REF1", ":86:x",
+                                             ":61:2403200320D1,NTRFNONREF//GOOD2", ":62F:C240320IRR751,", "-", ""].joined(separator: "\n"))
+        let rejects = dir + "/rejects.txt"
+        let r = try CLI.run(["ingest", f, "--rejects", rejects, "--timezone", "UTC", "--data-dir", dir + "/data"])
+        #expect(r.status == 0, "warnings alone do not fail the run: \(r.stderr)")
+        #expect(r.stdout.hasPrefix("read 3, appended 3, duplicates 0, rejected 0, warnings 1 in "), "\(r.stdout)")
+        #expect(r.stderr.contains("\(f):10: warning: closing balance :62F: 751.00 IRR does not equal the opening balance plus the entries (750.00 IRR)"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: rejects, encoding: .utf8).isEmpty, "a warning is not a rejected entry")
+        let dry = try CLI.run(["ingest", f, "--dry-run", "--timezone", "UTC"])
+        #expect(dry.status == 0 && dry.stdout.contains("rejected 0, warnings 1 in "), "\(dry.stdout) \(dry.stderr)")
+    }
+
     @Test func strictRefusesAndDryRunValidatesOnly() throws {
         let dir = CLI.temporaryDirectory("ingest-modes")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -12,7 +12,7 @@ import Testing
         ("T1,\(acct),debit,-100,IRR,,2026-11-24,,,,", "amount: '-100' is not a valid amount"),
         ("T1,\(acct),debit,0,IRR,,2026-11-24,,,,", "must be greater than zero"),
         ("T1,\(acct),debit,12.505,EUR,,2026-11-24,,,,", "EUR has 2 decimal places"),
-        ("T1,\(acct),debit,100,IRT,,2026-11-24,,,,", "'IRT' is not a known ISO 4217 currency"),
+        ("T1,\(acct),debit,100,IRT,,2026-11-24,,,,", "'IRT' is not an ISO 4217 currency, current or historic"),
         ("T1,\(acct),debit,100,EURO,,2026-11-24,,,,", "is not an ISO 4217 currency code"),
         ("T1,\(acct),debit,100,IRR,,2026-02-30,,,,", "is not a valid date"),
         ("T1,\(acct),debit,100,IRR,,24/11/2026,,,,", "is not a date or time"),

@@ -25,6 +25,7 @@ enum FormatTestSupport {
     struct Outcome {
         var events: [TransactionEvent] = []
         var rejects: [EntryError] = []
+        var warnings: [EntryError] = []
         var error: IngestError?
         var all: [ParsedEntry] = []
     }
@@ -40,6 +41,7 @@ enum FormatTestSupport {
                 case .event(.transaction(let t)): out.events.append(t)
                 case .event: break
                 case .rejected(let r): out.rejects.append(r)
+                case .warning(let w): out.warnings.append(w)
                 }
             } catch {
                 out.error = error

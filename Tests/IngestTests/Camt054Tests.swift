@@ -148,6 +148,36 @@ struct Camt054Tests {
         #expect(reject.location.line == 10)
         #expect(reject.location.path == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]/NtryDtls/TxDtls[2]")
         #expect(reject.message.contains("'1O' is not a valid amount"))
+        #expect(out.warnings.isEmpty, "a rejected part explains the difference; no warning on top: \(out.warnings)")
+    }
+
+    /// Issue 13: a batch whose parts do not add up to the entry is appended part by part, and the
+    /// operator is told (a warning, not a rejected entry).
+    @Test func splitPartsThatDoNotAddUpToTheEntryAreAWarning() throws {
+        let details = "<NtryDtls>\n<TxDtls><Amt Ccy=\"IRR\">4</Amt></TxDtls>\n<TxDtls><Amt Ccy=\"IRR\">5</Amt></TxDtls>\n</NtryDtls>"
+        let out = FormatTestSupport.camt(text: camtDocument(camtEntry(amount: "10", ref: "B", extra: details)))
+        #expect(out.error == nil)
+        #expect(out.rejects.isEmpty, "\(out.rejects)")
+        #expect(out.events.map(\.amount.minorUnits) == [400, 500], "every part is appended with its own amount")
+        let warning = try #require(out.warnings.first)
+        #expect(out.warnings.count == 1)
+        #expect(warning.message.contains("the entry's 2 transaction details (TxDtls) add up to 9.00 IRR, not to the entry's amount 10.00 IRR (Ntry/Amt)"), "\(warning.message)")
+        #expect(warning.location.line == 8)
+        #expect(warning.location.path == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]")
+        #expect(warning.warningDescription.contains(".xml:8 (/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[1]): warning: "), "\(warning.warningDescription)")
+    }
+
+    @Test("split parts that add up (a part in the other direction counts against the net) give no warning", arguments: [
+        ("<TxDtls><Amt Ccy=\"IRR\">4</Amt></TxDtls><TxDtls><Amt Ccy=\"IRR\">6</Amt></TxDtls>", 2),
+        ("<TxDtls><Amt Ccy=\"IRR\">12</Amt></TxDtls><TxDtls><Amt Ccy=\"IRR\">2</Amt><CdtDbtInd>DBIT</CdtDbtInd></TxDtls>", 2),
+        // A part in another currency: the sum cannot be checked, so nothing is said.
+        ("<TxDtls><Amt Ccy=\"IRR\">4</Amt></TxDtls><TxDtls><Amt Ccy=\"EUR\">1</Amt></TxDtls>", 2),
+    ])
+    func splitPartsThatAddUp(parts: String, events: Int) throws {
+        let out = FormatTestSupport.camt(text: camtDocument(camtEntry(amount: "10", ref: "B", extra: "<NtryDtls>\(parts)</NtryDtls>")))
+        #expect(out.rejects.isEmpty, "\(out.rejects)")
+        #expect(out.events.count == events)
+        #expect(out.warnings.isEmpty, "\(out.warnings)")
     }
 
     @Test func prefixedNamespacesCommentsAndCDATA() throws {

@@ -136,3 +136,66 @@ import Glibc
         }
     }
 }
+
+/// Issue 13: warnings (problems with a file that reject no entry) travel apart from rejects, in the
+/// local pipeline and through the owner's socket, and are counted in the summary.
+@Suite struct IngestWarningsTests {
+    static func statement(_ dir: String) -> String {
+        Fixture.file(dir, "stmt.sta", mt940Statement(line61: ":61:2403200320D250,NTRFNONREF//REF1", closing: ":62F:C240320IRR751,"))
+    }
+
+    static func request(_ path: String) -> RemoteIngestRequest {
+        RemoteIngestRequest(path: path, displayName: "stmt.sta", format: .mt940, options: ParserOptions(timeZone: "UTC"),
+                            mode: .append, configuration: Ingestor.Configuration(batchSize: 2))
+    }
+
+    @Test func aClosingBalanceMismatchIsAWarningThroughTheOwnerAndEveryEntryIsAppended() async throws {
+        let dir = Fixture.directory("endpoint-warnings")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Self.statement(dir)
+        try await IngestEndpointTests.withEndpoint(dir) { log in
+            let rejects = Mutex<[String]>([]), warnings = Mutex<[String]>([])
+            let summary = try #require(try await IngestClient.ingest(Self.request(path), dataDirectory: dir + "/data",
+                                                                     onReject: { r in rejects.withLock { $0.append(r) } },
+                                                                     onWarning: { w in warnings.withLock { $0.append(w) } }))
+            #expect(rejects.withLock { $0 }.isEmpty)
+            let relayed = warnings.withLock { $0 }
+            #expect(relayed.count == 1 && relayed[0].hasPrefix("stmt.sta:10: warning: closing balance :62F: 751.00 IRR does not equal"), "\(relayed)")
+            #expect(summary.counts.read == 3 && summary.counts.appended == 3 && summary.counts.rejected == 0 && summary.counts.warnings == 1, "\(summary.counts)")
+            #expect(summary.line.hasPrefix("read 3, appended 3, duplicates 0, rejected 0, warnings 1 in "), "\(summary.line)")
+            #expect(try await IngestorTests.records(log, Topics.transactions).count == 3)
+        }
+    }
+
+    @Test func strictModeDoesNotRefuseAFileForWarningsAndReportsThemOnce() async throws {
+        let dir = Fixture.directory("strict-warnings")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = Self.statement(dir)
+        let source = Ingestor.Source(displayName: "stmt.sta") { () throws(IngestError) -> any EntryParser in
+            try MT940Parser(path: path, displayName: "stmt.sta", options: ParserOptions(timeZone: "UTC"))
+        }
+        let warnings = Mutex(0)
+        let summary = try await IngestorTests.withIngestor(dir) { ingestor, _, _ in
+            try await ingestor.ingest(source, mode: .strict, onWarning: { _ in warnings.withLock { $0 += 1 } })
+        }
+        #expect(!summary.refused)
+        #expect(summary.counts.appended == 3 && summary.counts.warnings == 1, "\(summary.counts)")
+        #expect(warnings.withLock { $0 } == 1, "the first pass reports it; the append pass does not repeat it")
+    }
+}
+
+@Suite struct IngestWireTests {
+    /// A client of the owner reports a full disk like a local run: code, message and what is durable.
+    @Test func anErrorFrameCarriesTheDurableCounts() throws {
+        var durable = Ingestor.Progress()
+        durable.read = 12_000
+        durable.appended = 4_000
+        durable.duplicates = 10
+        let line = RemoteIngestFrame.error(IngestError(.diskFull, "disk full: cannot append", durable: durable)).line()
+        let frame = try JSONDecoder().decode(RemoteIngestFrame.self, from: Data(line.dropLast()))
+        #expect(frame.kind == .error && frame.code == "disk-full" && frame.text == "disk full: cannot append")
+        #expect(frame.read == 12_000 && frame.progress.appended == 4_000 && frame.progress.duplicates == 10)
+        let plain = try JSONDecoder().decode(RemoteIngestFrame.self, from: Data(RemoteIngestFrame.error(IngestError(.usage, "x")).line().dropLast()))
+        #expect(plain.read == nil, "no counts when nothing was started")
+    }
+}

@@ -72,7 +72,7 @@ enum FormatsFuzz {
             case .event(let e):
                 let line = e.source?.line ?? 0
                 #expect(line >= 1 && line <= lineCount, "seed \(seed) iteration \(iteration): event at line \(line) of \(lineCount)")
-            case .rejected(let r):
+            case .rejected(let r), .warning(let r):
                 #expect(r.location.file == name && r.location.line >= 1 && r.location.line <= lineCount,
                         "seed \(seed) iteration \(iteration): rejection at \(r.location) of \(lineCount) lines")
                 #expect(!r.message.isEmpty)

@@ -43,7 +43,8 @@ struct MT940Tests {
         let out = FormatTestSupport.mt940(text: mt940Statement(line61: line61))
         #expect(out.error == nil)
         let reject = try #require(out.rejects.first)
-        #expect(out.rejects.count == 1, "a rejected entry must not also report the balance mismatch: \(out.rejects)")
+        #expect(out.rejects.count == 1, "\(out.rejects)")
+        #expect(out.warnings.isEmpty, "a rejected entry must not also report the balance mismatch: \(out.warnings)")
         #expect(reject.message.contains(expected), "\(reject.message)")
         #expect(reject.location.line == 7)
         #expect(reject.description.hasSuffix(".sta:7: \(reject.message)"))
@@ -51,9 +52,18 @@ struct MT940Tests {
         #expect(out.events.allSatisfy { $0.balanceAfter == nil })
     }
 
-    @Test("statement-level problems are reported where they are", arguments: [
-        (mt940Statement(account: ""), 5, "the statement has no account (:25:)"),
-        (mt940Statement(opening: ":60F:C240320XYZ1000,"), 4, "opening balance :60F:C240320XYZ1000, is not"),
+    @Test func entriesOfAStatementWithoutAnAccountAreRejected() throws {
+        let out = FormatTestSupport.mt940(text: mt940Statement(account: ""))
+        #expect(out.error == nil)
+        let reject = try #require(out.rejects.first)
+        #expect(reject.message.contains("the statement has no account (:25:)"), "\(out.rejects)")
+        #expect(reject.location.line == 5)
+        #expect(out.events.isEmpty)
+    }
+
+    /// Issue 13: a statement whose balances do not reconcile is a warning about the statement; its
+    /// entries are all appended (without balances), none is rejected.
+    @Test("statement-level problems are warnings where they are; every entry is still appended", arguments: [
         (mt940Statement(closing: ":62F:C240320IRR751,"), 10, "does not equal the opening balance plus the entries (750.00 IRR)"),
         (mt940Statement(closing: ":62F:C240320EUR750,"), 10, "differs from the opening balance currency IRR"),
         (mt940Statement(closing: ":62F:C2403"), 10, "closing balance :62F:C2403 is not"),
@@ -62,10 +72,25 @@ struct MT940Tests {
     func statementProblems(text: String, line: Int, expected: String) throws {
         let out = FormatTestSupport.mt940(text: text)
         #expect(out.error == nil)
-        let reject = try #require(out.rejects.first)
-        #expect(reject.message.contains(expected), "\(out.rejects)")
-        #expect(reject.location.line == line)
+        #expect(out.rejects.isEmpty, "\(out.rejects)")
+        #expect(out.warnings.count == 1, "\(out.warnings)")
+        let warning = try #require(out.warnings.first)
+        #expect(warning.message.contains(expected), "\(out.warnings)")
+        #expect(warning.location.line == line)
+        #expect(warning.warningDescription.hasSuffix(".sta:\(line): warning: \(warning.message)"))
+        #expect(out.events.count == 3)
         #expect(out.events.allSatisfy { $0.balanceAfter == nil })
+    }
+
+    @Test func aMalformedOpeningBalanceIsAWarningAndEntriesWithoutACurrencyAreRejected() throws {
+        let out = FormatTestSupport.mt940(text: mt940Statement(opening: ":60F:C240320XYZ1000,"))
+        let warning = try #require(out.warnings.first)
+        #expect(warning.message.contains("opening balance :60F:C240320XYZ1000, is not"), "\(out.warnings)")
+        #expect(warning.location.line == 4)
+        // With no valid opening balance the statement has no currency: its entries cannot be read.
+        #expect(out.rejects.count == 3 && out.rejects.allSatisfy { $0.message.contains("no currency") }, "\(out.rejects)")
+        let withDefault = FormatTestSupport.mt940(text: mt940Statement(opening: ":60F:C240320XYZ1000,"), ParserOptions(defaultCurrency: .irr, timeZone: "UTC"))
+        #expect(withDefault.rejects.isEmpty && withDefault.events.count == 3, "\(withDefault.rejects)")
     }
 
     @Test func entriesWithoutAnyCurrencyAreRejected() {
@@ -110,15 +135,17 @@ struct MT940Tests {
         let out = FormatTestSupport.mt940(text: text)
         #expect(out.events.count == 1)
         #expect(out.events.first?.balanceAfter == nil)
-        #expect(out.rejects.map(\.location.line) == [7, 4])
+        #expect(out.rejects.map(\.location.line) == [7])
+        #expect(out.warnings.map(\.location.line) == [4], "the missing closing balance is about the statement: \(out.warnings)")
     }
 
     @Test func mt942TotalsThatDisagreeAreReported() {
         let text = ":20:X\n:25:PL29114010810000267002001002\n:28C:1/1\n:34F:PLN0\n:13D:1701191815+0100\n:61:1701190119CN0,01NTRFNONREF//MB1\n:90C:2PLN0,02\n-\n"
         let out = FormatTestSupport.mt940(text: text)
         #expect(out.events.count == 1)
-        #expect(out.rejects.first?.message.contains(":90C: says 2 credit entries totalling 0.02 PLN, but the report has 1 totalling 0.01 PLN") == true)
-        #expect(out.rejects.first?.location.line == 7)
+        #expect(out.rejects.isEmpty)
+        #expect(out.warnings.first?.message.contains(":90C: says 2 credit entries totalling 0.02 PLN, but the report has 1 totalling 0.01 PLN") == true)
+        #expect(out.warnings.first?.location.line == 7)
     }
 
     @Test func unknownTimeZoneAndMissingFileAreErrors() {

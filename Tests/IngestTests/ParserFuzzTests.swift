@@ -66,7 +66,7 @@ import Testing
                 case .event(let ev):
                     let line = ev.source?.line ?? 0
                     #expect(line >= 1 && line <= lines, "seed \(seed) round \(round)")
-                case .rejected(let r):
+                case .rejected(let r), .warning(let r):
                     #expect(r.location.file == "f" && r.location.line >= 1 && r.location.line <= lines, "seed \(seed) round \(round): \(r)")
                     #expect(!r.message.isEmpty)
                 }

@@ -11,15 +11,10 @@ public struct CurrencyCode: StringValue, Hashable, Comparable, Sendable {
         rawValue = code
     }
 
-    /// Digits after the decimal point, from ISO 4217 (IRR has 2 by the standard, though rial amounts
-    /// are usually whole). Codes not in the table use 2, the most common exponent.
-    public var minorUnitDigits: Int { Self.exponents[rawValue] ?? 2 }
-
-    private static let exponents: [String: Int] = [
-        "BHD": 3, "BIF": 0, "CLF": 4, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0,
-        "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0,
-        "UYW": 4, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    ]
+    /// Digits after the decimal point, from ISO 4217 current and historic codes (``ISO4217``; IRR
+    /// has 2 by the standard, though rial amounts are usually whole; ITL and ESP 0, DEM 2). Codes
+    /// ISO gives no minor unit (XAU…) and codes it never assigned use 2, the most common exponent.
+    public var minorUnitDigits: Int { (ISO4217.minorUnits[rawValue] ?? nil) ?? 2 }
 
     public static let irr = try! CurrencyCode("IRR")  // literal: cannot fail
     public static let eur = try! CurrencyCode("EUR")  // literal: cannot fail

@@ -445,12 +445,13 @@ public struct Camt054Parser: EntryParser {
         guard case .success(let head) = h else { return }  // reported once at the end of the entry
         let location = EntryLocation(file: displayName, line: t.line, path: t.path)
         if let p = t.problem {
+            ntry!.splitUnchecked = true
             queue.append(.rejected(EntryError(location, p)))
             return
         }
         let money: Money
         switch Self.parseAmount(t.amount, t.currency, defaultCurrency: defaultCurrency, what: "TxDtls/Amt") {
-        case .failure(let m): queue.append(.rejected(EntryError(location, m.reason))); return
+        case .failure(let m): ntry!.splitUnchecked = true; queue.append(.rejected(EntryError(location, m.reason))); return
         case .success(let m): money = m
         }
         var direction = head.direction
@@ -458,8 +459,15 @@ public struct Camt054Parser: EntryParser {
             switch ind {
             case "CRDT": direction = .credit
             case "DBIT": direction = .debit
-            default: queue.append(.rejected(EntryError(location, "TxDtls/CdtDbtInd '\(ind)' is neither CRDT nor DBIT"))); return
+            default: ntry!.splitUnchecked = true; queue.append(.rejected(EntryError(location, "TxDtls/CdtDbtInd '\(ind)' is neither CRDT nor DBIT"))); return
             }
+        }
+        if money.currency == head.amount.currency {
+            let (sum, overflow) = ntry!.splitSum.addingReportingOverflow(direction == head.direction ? money.minorUnits : -money.minorUnits)
+            ntry!.splitSum = sum
+            if overflow { ntry!.splitUnchecked = true }
+        } else {
+            ntry!.splitUnchecked = true
         }
         var refs = t.refs
         if refs["AcctSvcrRef"] == nil, let a = ntry!.acctSvcrRef { refs["AcctSvcrRef"] = a }
@@ -488,6 +496,9 @@ public struct Camt054Parser: EntryParser {
         if d.split > 0 {
             if d.amountless > 0 {
                 reject(d.line, d.path, "\(d.amountless) of the entry's \(d.txCount) transaction details have no amount while the others do; the batch cannot be split: each TxDtls needs Amt or AmtDtls/TxAmt/Amt")
+            } else if !d.splitUnchecked && d.splitSum != head.amount.minorUnits {
+                let parts = Money(minorUnits: d.splitSum, currency: head.amount.currency)
+                queue.append(.warning(EntryError(location, "the entry's \(d.split) transaction details (TxDtls) add up to \(parts), not to the entry's amount \(head.amount) (Ntry/Amt); each was appended with its own amount: check the notification with the bank")))
             }
             return
         }
@@ -585,6 +596,11 @@ public struct Camt054Parser: EntryParser {
         var txCount = 0
         var split = 0
         var amountless = 0
+        /// The split parts so far, in minor units, signed in the entry's direction (a part in the
+        /// other direction counts negative: banks give a batch's net amount).
+        var splitSum: Int64 = 0
+        /// A part was rejected, had another currency, or the sum overflowed: the sum is not checked.
+        var splitUnchecked = false
         var firstTx: TxDraft?
         var header: Result<Header, EntryError>??
 

@@ -7,7 +7,10 @@ import ChaparModels
 /// before `:20:` and SOH/ETX framing are tolerated. The text is decoded in the encoding the
 /// operator names (UTF-8, ISO-8859-1 or Windows-1256). When a statement has an opening balance,
 /// its entries are held (at most ``maxHeldEntries``) until the closing balance confirms them, so
-/// `balanceAfter` is given only when the statement reconciles. See `docs/formats-camt054-mt940.md`.
+/// `balanceAfter` is given only when the statement reconciles. Problems with a statement that
+/// reject none of its entries (balances that do not reconcile, a missing or malformed balance,
+/// MT942 totals that disagree) are warnings; the entries are appended. See
+/// `docs/formats-camt054-mt940.md`.
 public struct MT940Parser: EntryParser {
     /// Entries of one statement held back while waiting for its closing balance; beyond this the
     /// statement's events go out without `balanceAfter`, which keeps memory bounded.
@@ -206,6 +209,11 @@ public struct MT940Parser: EntryParser {
         output(.rejected(EntryError(location(line), message)))
     }
 
+    /// A problem with the statement that rejects none of its entries.
+    private mutating func warn(_ line: Int, _ message: String) {
+        output(.warning(EntryError(location(line), message)))
+    }
+
     /// Sends an entry out, or holds it while the statement's balance is still to be confirmed.
     private mutating func output(_ entry: ParsedEntry) {
         if statement.holding {
@@ -263,7 +271,7 @@ public struct MT940Parser: EntryParser {
             if key != counterKey { counterKey = key; occurrences.removeAll(keepingCapacity: true) }
         case "60F", "60M", "60":
             guard let b = Self.balance(first) else {
-                reject(line, "opening balance :\(tag):\(first) is not D|C + YYMMDD + currency + amount (e.g. C240321IRR1250000,)")
+                warn(line, "opening balance :\(tag):\(first) is not D|C + YYMMDD + currency + amount (e.g. C240321IRR1250000,); the statement's balances are not reported")
                 statement.holding = false
                 return
             }
@@ -280,7 +288,7 @@ public struct MT940Parser: EntryParser {
             pending = PendingEntry(line: line, lines: lines)
         case "62F", "62M", "62":
             guard let b = Self.balance(first) else {
-                reject(line, "closing balance :\(tag):\(first) is not D|C + YYMMDD + currency + amount")
+                warn(line, "closing balance :\(tag):\(first) is not D|C + YYMMDD + currency + amount; the statement's balances are not reported")
                 release(withBalances: false)
                 statement.holding = false
                 statement.opening = nil
@@ -303,7 +311,7 @@ public struct MT940Parser: EntryParser {
             let why = reason == .endOfFile ? "the file ends" : "the statement ends"
             statement.holding = false
             release(withBalances: false)
-            reject(statement.openingLine, "\(why) without a closing balance (:62F:/:62M:) for the statement opened here; it may be truncated, so its balances are not reported")
+            warn(statement.openingLine, "\(why) without a closing balance (:62F:/:62M:) for the statement opened here; it may be truncated, so its balances are not reported")
         }
         statement.opening = nil
     }
@@ -319,7 +327,7 @@ public struct MT940Parser: EntryParser {
             statement.holding = false
             release(withBalances: false)
             statement.opening = nil
-            reject(line, "closing balance currency \(b.currency) differs from the opening balance currency \(c)")
+            warn(line, "closing balance currency \(b.currency) differs from the opening balance currency \(c); the statement's balances are not reported")
             return
         }
         let expected = statement.running
@@ -331,7 +339,7 @@ public struct MT940Parser: EntryParser {
             release(withBalances: false)
             if statement.rejected == 0 {
                 let cur = b.currency
-                reject(line, "closing balance :\(tag): \(Self.format(b.signed, cur)) does not equal the opening balance plus the entries (\(Self.format(expected, cur))); the statement is incomplete or inconsistent, so no balances are reported for it")
+                warn(line, "closing balance :\(tag): \(Self.format(b.signed, cur)) does not equal the opening balance plus the entries (\(Self.format(expected, cur))); the statement is incomplete or inconsistent: its entries are appended without balances, check the statement with the bank")
             }
         }
         statement.holding = false
@@ -348,13 +356,13 @@ public struct MT940Parser: EntryParser {
         guard i > 0, i + 3 <= u.count, let count = Int(String(decoding: u[0..<i], as: UTF8.self)),
               let cur = BankCurrencies.parse(String(decoding: u[i..<(i + 3)], as: UTF8.self)),
               let sum = try? Money(parsing: Substring(String(decoding: u[(i + 3)...], as: UTF8.self)), currency: cur, decimalComma: true) else {
-            reject(line, ":\(tag): '\(text)' is not a count, currency and amount (e.g. 3PLN0,03)")
+            warn(line, ":\(tag): '\(text)' is not a count, currency and amount (e.g. 3PLN0,03); the report's totals are not checked")
             return
         }
         let (n, total) = tag == "90D" ? (statement.debitCount, statement.debitSum) : (statement.creditCount, statement.creditSum)
         if statement.rejected == 0 && (n != count || total != sum.minorUnits) {
             let what = tag == "90D" ? "debit" : "credit"
-            reject(line, ":\(tag): says \(count) \(what) entries totalling \(sum), but the report has \(n) totalling \(Self.format(total, cur)); entries may be missing")
+            warn(line, ":\(tag): says \(count) \(what) entries totalling \(sum), but the report has \(n) totalling \(Self.format(total, cur)); entries may be missing from the file (those in it are appended)")
         }
     }
 
