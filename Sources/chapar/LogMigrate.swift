@@ -74,13 +74,15 @@ struct LogMigration {
             if let there = existing[topic.name], there.partitions.count != topic.partitions.count {
                 throw LogError(.invalidArgument, "topic \(topic.name) exists on Kafka with \(there.partitions.count) partition(s), the embedded log has \(topic.partitions.count); remove it on Kafka (or migrate to another cluster)")
             }
-            if existing[topic.name] == nil {
-                _ = try await target.createTopic(topic.name, configuration: TopicConfiguration(partitions: topic.partitions.count))
+            var listed = existing[topic.name]
+            if listed == nil {
+                listed = try await target.createTopic(topic.name, configuration: TopicConfiguration(partitions: topic.partitions.count))
             }
             for partition in topic.partitions {
                 let tp = TopicPartition(topic.name, partition.partition)
                 shifts[tp] = partition.startOffset.rawValue
-                let (count, already) = try await copy(tp, from: partition.startOffset, to: partition.endOffset)
+                let (count, already) = try await copy(tp, from: partition.startOffset, to: partition.endOffset,
+                                                      listed: listed!.partitions[partition.partition.rawValue])
                 copied += count
                 print("\(tp): \(count) record(s) copied\(already > 0 ? ", \(already) already on Kafka" : "")")
             }
@@ -107,9 +109,9 @@ struct LogMigration {
 
     /// Copies the records of `tp` that Kafka does not have yet, in order, into the same partition.
     /// Returns (copied, already there).
-    private func copy(_ tp: TopicPartition, from start: Offset, to end: Offset) async throws -> (Int, Int) {
+    private func copy(_ tp: TopicPartition, from start: Offset, to end: Offset, listed: PartitionDescription) async throws -> (Int, Int) {
         let total = end.rawValue - start.rawValue
-        let present = try await kafkaEnd(tp)
+        let present = try await kafkaEnd(tp, listed: listed)
         guard present <= total else {
             throw LogError(.invalidArgument, "\(tp) on Kafka holds \(present) record(s), more than the embedded log's \(total); it was written by something else, so the copy stops here")
         }
@@ -128,12 +130,12 @@ struct LogMigration {
         return (copied, Int(present))
     }
 
-    /// How many records the Kafka partition holds, from a fetch response (a broker's listed end
-    /// can be short, see docs/kafka.md).
-    private func kafkaEnd(_ tp: TopicPartition) async throws -> Int64 {
-        let listed = try await target.describeTopic(tp.topic).partitions[tp.partition.rawValue]
+    /// How many records the Kafka partition holds: 0 when it is listed empty, else from a fetch
+    /// response (a broker's listed end can be short, see docs/kafka.md).
+    private func kafkaEnd(_ tp: TopicPartition, listed: PartitionDescription) async throws -> Int64 {
+        guard listed.endOffset.rawValue > 0 else { return 0 }
         let from = max(listed.startOffset.rawValue, listed.endOffset.rawValue - 1)
-        let result = try await target.fetch(tp.topic, partition: tp.partition, from: Offset(from), limits: FetchLimits(maxRecords: 1))
+        let result = try await target.fetch(tp.topic, partition: tp.partition, from: Offset(from), limits: FetchLimits(maxRecords: 1, maxWait: .zero))
         return result.highWatermark.rawValue
     }
 }

@@ -12,8 +12,15 @@ import Glibc
 /// fault gateway, with `?node=` in its URL, so the gateway's log says who sent what.
 @Suite(.serialized, .timeLimit(.minutes(6)))
 struct KafkaServeTests {
+    /// With CHAPAR_TEST_TIMING set, prints how long `body` took (where these minutes go).
+    static func timed<T>(_ what: String, _ body: () async throws -> T) async rethrows -> T {
+        let started = ContinuousClock.now
+        defer { if ProcessInfo.processInfo.environment["CHAPAR_TEST_TIMING"] != nil { print("[\(started.duration(to: .now))] \(what)") } }
+        return try await body()
+    }
+
     @Test func nodesSplitTheWorkSurviveAKillAndANewNodeCatchesUp() async throws {
-        let cluster = try await KafkaCluster.start()
+        let cluster = try await Self.timed("cluster") { try await KafkaCluster.start() }
         let a = try cluster.startNode("a")
         defer { a.process.kill() }
         let b = try cluster.startNode("b")
@@ -67,8 +74,9 @@ struct KafkaServeTests {
         print("kafka serve: \(requests.count) requests for \(distinct) jobs; \(duplicates) duplicate request(s); by node: \(bySender.mapValues(\.count))")
         a.process.signal(SIGTERM)
         c.process.signal(SIGTERM)
-        #expect(a.process.waitForExit(timeout: .seconds(40)) == 0, "node a: \(a.process.stderr)")
-        #expect(c.process.waitForExit(timeout: .seconds(40)) == 0, "node c: \(c.process.stderr)")
+        let exits = await Self.timed("a and c exit") { (a.process.waitForExit(timeout: .seconds(40)), c.process.waitForExit(timeout: .seconds(40))) }
+        #expect(exits.0 == 0, "node a: \(a.process.stderr)")
+        #expect(exits.1 == 0, "node c: \(c.process.stderr)")
     }
 }
 
@@ -105,22 +113,23 @@ extension KafkaServeTests {
 
 extension KafkaServeTests {
     @Test func anEmbeddedDeploymentMovesOntoKafkaWithoutLosingOrResendingAnything() async throws {
-        let cluster = try await KafkaCluster.start()
+        let cluster = try await Self.timed("cluster") { try await KafkaCluster.start() }
         let single = try cluster.startNode("single", embedded: true)
         defer { single.process.kill() }
         try await cluster.waitUntilListening(single)
-        try await cluster.createCustomers(20, on: single)
-        let events = try await cluster.postEvents(customers: 20, perCustomer: 10, tag: "move", on: single)
+        try await Self.timed("customers") { try await cluster.createCustomers(20, on: single) }
+        let events = try await Self.timed("events") { try await cluster.postEvents(customers: 20, perCustomer: 10, tag: "move", on: single) }
         _ = try await cluster.eventually("the first deliveries") { try cluster.jobIDs().distinct >= 40 ? true : nil }
         single.process.signal(SIGTERM)
-        #expect(single.process.waitForExit(timeout: .seconds(40)) == 0, "stderr: \(single.process.stderr)")
+        let exit = await Self.timed("single exits") { single.process.waitForExit(timeout: .seconds(40)) }
+        #expect(exit == 0, "stderr: \(single.process.stderr)")
         let beforeMove = try cluster.jobIDs()
         #expect(beforeMove.distinct < events, "everything was delivered before the move; the test proves nothing")
 
         let data = cluster.dataDirectory("single")
-        let migrate = try await offPool { [cluster] in
+        let migrate = try await Self.timed("migrate") { try await offPool { [cluster] in
             try ChaparCLI.run(["log", "migrate", "--data-dir", data, "--kafka", cluster.bootstrap], environment: cluster.environment, timeout: .seconds(120))
-        }
+        } }
         #expect(migrate.status == 0, "migrate: \(migrate.stderr)")
         #expect(migrate.stdout.contains("customers: 20 published to chapar.customers"), "\(migrate.stdout)")
         // Run again: everything is there already and no group offset is overwritten.
@@ -149,8 +158,8 @@ extension KafkaServeTests {
         #expect(try await cluster.customerCount(on: joined) == 20)
         moved.process.signal(SIGTERM)
         joined.process.signal(SIGTERM)
-        #expect(moved.process.waitForExit(timeout: .seconds(40)) == 0)
-        #expect(joined.process.waitForExit(timeout: .seconds(40)) == 0)
+        let exits = await Self.timed("moved and joined exit") { (moved.process.waitForExit(timeout: .seconds(40)), joined.process.waitForExit(timeout: .seconds(40))) }
+        #expect(exits.0 == 0 && exits.1 == 0, "\(exits)")
     }
 }
 
@@ -269,6 +278,8 @@ final class KafkaCluster: Sendable {
     }
 
     func waitUntilListening(_ node: Node) async throws {
+        let started = ContinuousClock.now
+        defer { if ProcessInfo.processInfo.environment["CHAPAR_TEST_TIMING"] != nil { print("[\(started.duration(to: .now))] node \(node.name) listening") } }
         let up = try await offPool { node.process.wait(upTo: .seconds(90)) { node.process.stderr.contains("chapar serve: listening") } }
         try #require(up, "node \(node.name) did not start: \(node.process.stderr)")
     }
@@ -326,6 +337,8 @@ final class KafkaCluster: Sendable {
 
     func eventually<T>(_ what: String, timeout: Duration = .seconds(90), _ probe: () async throws -> T?) async throws -> T {
         let deadline = ContinuousClock.now.advanced(by: timeout)
+        let started = ContinuousClock.now
+        defer { if ProcessInfo.processInfo.environment["CHAPAR_TEST_TIMING"] != nil { print("[\(started.duration(to: .now))] \(what)") } }
         while ContinuousClock.now < deadline {
             if let value = try await probe() { return value }
             try await Task.sleep(for: .milliseconds(250))
