@@ -60,9 +60,45 @@ struct PipelineRecordTests {
 
     @Test("every shipped template, both languages, every channel: the same bytes as encoding the rendered job")
     func shippedTemplates() async throws {
+        let (events, customers) = try Self.shippedBatch()
+        let (fast, generic) = try await bothPaths(RenderingFixtures.renderer, events, customers)
+        #expect(fast.jobs.count > 40, "\(fast.jobs.count) jobs")
+        expectSameRecords(fast, generic)
+        // The records decode to the jobs the generic path describes.
+        let decoded = try fast.jobs.decoded()
+        #expect(decoded.count == fast.jobs.count)
+        #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
+    }
+
+    /// SHA-256 over every lane's topic and records (key, headers, value) and every skip, in order.
+    static func digest(_ outcome: BatchOutcome) -> String {
+        var bytes: [UInt8] = []
+        func add(_ part: some Collection<UInt8>) {
+            bytes.append(contentsOf: String(part.count).utf8)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: part)
+        }
+        for lane in outcome.jobs.byTopic {
+            add(lane.topic.rawValue.utf8)
+            for record in lane.records {
+                add(record.key ?? [])
+                for header in record.headers {
+                    add(header.key.utf8)
+                    add(header.value)
+                }
+                add(record.value)
+            }
+        }
+        for (event, decision) in outcome.skipped { add("\(event) \(decision)".utf8) }
+        return SHA256.hash(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    /// Every shipped template on every channel in both languages: the fixtures' transactions and
+    /// direct messages for a Persian and an English customer, and a second Persian customer in
+    /// another zone (dates and times are shared between customers only when their local day or
+    /// minute, and language, match).
+    static func shippedBatch() throws -> (events: [Event], customers: [CustomerProfile]) {
         let f = RenderingFixtures.self
-        // A second Persian customer in another zone: dates and times are shared between customers
-        // only when their local day or minute (and language) match.
         var berlin = Self.allChannels(f.maryam, id: "c-fa-2")
         berlin.timeZone = "Europe/Berlin"
         let customers = [Self.allChannels(f.maryam, id: "c-fa-1"), Self.allChannels(f.sara, id: "c-en-1"), berlin]
@@ -74,13 +110,17 @@ struct PipelineRecordTests {
             d.customer = customers[1].id
             events.append(.message(d))
         }
-        let (fast, generic) = try await bothPaths(f.renderer, events, customers)
-        #expect(fast.jobs.count > 40, "\(fast.jobs.count) jobs")
-        expectSameRecords(fast, generic)
-        // The records decode to the jobs the generic path describes.
-        let decoded = try fast.jobs.decoded()
-        #expect(decoded.count == fast.jobs.count)
-        #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
+        return (events, customers)
+    }
+
+    @Test("the job records are byte for byte those of the pipeline before issue 13 (two paths chosen by a downcast, at 58888d1)")
+    func recordsUnchanged() async throws {
+        let (events, customers) = try Self.shippedBatch()
+        let (fast, generic) = try await bothPaths(RenderingFixtures.renderer, events, customers)
+        #expect(fast.jobs.count == 76 && fast.skipped.isEmpty, "\(fast.jobs.count) jobs, \(fast.skipped.count) skipped")
+        let recorded = "7dcf05f819ee5dc5be33d25fdd77aec1094421b24792b4235e7c607f0a3cd352"
+        #expect(Self.digest(fast) == recorded, "product renderer")
+        #expect(Self.digest(generic) == recorded, "a renderer that only implements render(_:for:channel:)")
     }
 
     @Test("the String-only cases: a shortened SMS, a multi-line subject, CRLF fax lines, JSON escapes, a customer that cannot be rendered for")
@@ -105,6 +145,7 @@ struct PipelineRecordTests {
         let customers = [Self.allChannels(RenderingFixtures.sara, id: "c-en-1"), Self.allChannels(RenderingFixtures.maryam, id: "c-fa-1"), lost]
         let (fast, generic) = try await bothPaths(renderer, [event], customers)
         expectSameRecords(fast, generic)
+        #expect(Self.digest(fast) == "5c0b84bdee06dee635a2ec05bd7b04cda84ebcb2270940959c1351fd680a7bd0", "the records of the pipeline before issue 13 (58888d1)")
         // Four jobs each for sara and maryam; the customer whose time zone does not exist cannot be
         // rendered for: each channel is skipped (and logged), the others still go out.
         #expect(fast.jobs.count == 8)
