@@ -1,68 +1,6 @@
 public import ChaparModels
 public import Logging
 
-/// The jobs of one batch, already encoded as records, per lane topic, each lane in event order
-/// (and within an event, customer then channel order).
-public struct JobRecords: Sendable {
-    /// Index: channel (`Channel.allCases` order) × 3 + priority (`Priority.allCases` order).
-    private var lanes: [[ProducerRecord]] = Array(repeating: [], count: 12)
-    private var perChannel = [0, 0, 0, 0]
-
-    /// An empty set of lanes.
-    public init() {}
-
-    /// Jobs in all lanes.
-    public private(set) var count = 0
-
-    /// Jobs for `channel`, all priorities.
-    public func count(for channel: Channel) -> Int { perChannel[channel.index] }
-
-    /// Adds a job record (from ``JobRecordWriter`` or ``JobCodec/record(_:)``) to its lane.
-    public mutating func append(_ record: ProducerRecord, channel: Channel, priority: Priority) {
-        let p: Int
-        switch priority {
-        case .urgent: p = 0
-        case .normal: p = 1
-        case .bulk: p = 2
-        }
-        lanes[channel.index * 3 + p].append(record)
-        perChannel[channel.index] += 1
-        count += 1
-    }
-
-    /// The non-empty lanes with their topics.
-    public var byTopic: [(topic: TopicName, records: [ProducerRecord])] {
-        var out: [(topic: TopicName, records: [ProducerRecord])] = []
-        for channel in Channel.allCases {
-            for (p, priority) in Priority.allCases.enumerated() where !lanes[channel.index * 3 + p].isEmpty {
-                out.append((Topics.jobs(channel, priority), lanes[channel.index * 3 + p]))
-            }
-        }
-        return out
-    }
-
-    /// The jobs decoded again, lane by lane (for tests and tools; the pipeline appends the records).
-    public func decoded() throws(InvalidValue) -> [DeliveryJob] {
-        var out: [DeliveryJob] = []
-        for lane in lanes {
-            for record in lane { out.append(try JobCodec.decode(record.value)) }
-        }
-        return out
-    }
-}
-
-/// What one batch of event records turned into.
-public struct BatchOutcome: Sendable {
-    /// The jobs, encoded and grouped by lane.
-    public var jobs = JobRecords()
-    /// Decisions that made no job, with the event they concern.
-    public var skipped: [(event: EventID, decision: Decision)] = []
-    /// Records that are not valid events: logged and counted, never retried (they stay in the log).
-    public var invalid: [(position: RecordPosition, problem: String)] = []
-    /// Events decoded (valid records).
-    public var events = 0
-}
-
 /// Turns a batch of records from the event topics into delivery jobs: decode, look up customers
 /// (one batched directory call), apply ``NotificationRules``, render each channel.
 ///
@@ -151,7 +89,7 @@ public struct BatchProcessor: Sendable {
             renderer.writeContent(template, channel: send.channel, scope: scope, &workspace, into: &writer.json)
             outcome.jobs.append(writer.finish(createdAt: job.createdAt, notBefore: send.notBefore, deadline: job.deadline, account: job.account,
                                               source: job.source, key: key),
-                                channel: send.channel, priority: job.priority)
+                                to: Lane(send.channel, job.priority))
         }
     }
 
@@ -192,7 +130,7 @@ public struct BatchProcessor: Sendable {
             writer.content(content)
             outcome.jobs.append(writer.finish(createdAt: job.createdAt, notBefore: send.notBefore, deadline: job.deadline, account: job.account,
                                               source: job.source, key: key),
-                                channel: send.channel, priority: job.priority)
+                                to: Lane(send.channel, job.priority))
         }
     }
 

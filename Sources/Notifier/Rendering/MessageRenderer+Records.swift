@@ -52,7 +52,7 @@ struct RenderWorkspace {
         var entry = resolved.firstIndex { $0.isTransaction == isTransaction && $0.language == language && $0.name == name }
         if entry == nil {
             if resolved.count >= 64 { resolved.removeAll(keepingCapacity: true) }  // bounded, whatever the kinds
-            resolved.append((isTransaction, name, language, [nil, nil, nil, nil]))
+            resolved.append((isTransaction, name, language, Array(repeating: nil, count: Channel.allCases.count)))
             entry = resolved.count - 1
         }
         let e = entry!  // set just above
@@ -60,18 +60,6 @@ struct RenderWorkspace {
         let made = make()
         resolved[e].channels[c] = made
         return made
-    }
-}
-
-extension Channel {
-    /// Position in `Channel.allCases`, for small per-channel arrays.
-    var index: Int {
-        switch self {
-        case .sms: 0
-        case .email: 1
-        case .fax: 2
-        case .im: 3
-        }
     }
 }
 
