@@ -3,9 +3,10 @@ import Foundation
 @testable import Notifier
 import Testing
 
-/// The product renderer behind the generic ``NotificationRendering`` path: renders to
-/// ``RenderedContent`` and lets the processor encode it with ``JobRecordWriter/content(_:)``.
-private struct GenericPath: NotificationRendering {
+/// The product renderer seen only through ``NotificationRendering/render(_:for:channel:)``: the
+/// protocol's default ``NotificationRendering/writeJobs(_:for:into:)`` encodes its
+/// ``RenderedContent`` with ``JobRecordWriter/content(_:)``.
+private struct ContentOnly: NotificationRendering {
     let inner: MessageRenderer
     func render(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderedContent? {
         try inner.render(event, for: customer, channel: channel)
@@ -32,16 +33,17 @@ struct PipelineRecordTests {
         return c
     }
 
-    /// Runs the same records through a processor on `fast` and one on the generic path.
-    func bothPaths(_ renderer: MessageRenderer, _ events: [Event], _ customers: [CustomerProfile]) async throws -> (fast: BatchOutcome, generic: BatchOutcome) {
+    /// Runs the same records through a processor on `renderer`, which renders into the records, and
+    /// one on the same renderer seen only through `render(_:for:channel:)`.
+    func bothRenderers(_ renderer: MessageRenderer, _ events: [Event], _ customers: [CustomerProfile]) async throws -> (direct: BatchOutcome, encoded: BatchOutcome) {
         let records = events.enumerated().map { i, e in
             let r = EventCodec.record(e)
             return ConsumerRecord(topic: Topics.transactions, partition: PartitionID(0), offset: Offset(Int64(i)), timestamp: Self.now,
                                   key: r.key.map { ArraySlice($0) }, value: ArraySlice(r.value), headers: r.headers)
         }
-        var fast = BatchProcessor(directory: MemoryDirectory(customers), renderer: renderer, logger: pipelineQuietLogger)
-        var generic = BatchProcessor(directory: MemoryDirectory(customers), renderer: GenericPath(inner: renderer), logger: pipelineQuietLogger)
-        return (try await fast.process(records, now: Self.now), try await generic.process(records, now: Self.now))
+        var direct = BatchProcessor(directory: MemoryDirectory(customers), renderer: renderer, logger: pipelineQuietLogger)
+        var encoded = BatchProcessor(directory: MemoryDirectory(customers), renderer: ContentOnly(inner: renderer), logger: pipelineQuietLogger)
+        return (try await direct.process(records, now: Self.now), try await encoded.process(records, now: Self.now))
     }
 
     func expectSameRecords(_ a: BatchOutcome, _ b: BatchOutcome) {
@@ -61,12 +63,12 @@ struct PipelineRecordTests {
     @Test("every shipped template, both languages, every channel: the same bytes as encoding the rendered job")
     func shippedTemplates() async throws {
         let (events, customers) = try Self.shippedBatch()
-        let (fast, generic) = try await bothPaths(RenderingFixtures.renderer, events, customers)
-        #expect(fast.jobs.count > 40, "\(fast.jobs.count) jobs")
-        expectSameRecords(fast, generic)
-        // The records decode to the jobs the generic path describes.
-        let decoded = try fast.jobs.decoded()
-        #expect(decoded.count == fast.jobs.count)
+        let (direct, encoded) = try await bothRenderers(RenderingFixtures.renderer, events, customers)
+        #expect(direct.jobs.count > 40, "\(direct.jobs.count) jobs")
+        expectSameRecords(direct, encoded)
+        // The records decode, each with the id derived from its event, customer and channel.
+        let decoded = try direct.jobs.decoded()
+        #expect(decoded.count == direct.jobs.count)
         #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
     }
 
@@ -116,11 +118,11 @@ struct PipelineRecordTests {
     @Test("the job records are byte for byte those of the pipeline before issue 13 (two paths chosen by a downcast, at 58888d1)")
     func recordsUnchanged() async throws {
         let (events, customers) = try Self.shippedBatch()
-        let (fast, generic) = try await bothPaths(RenderingFixtures.renderer, events, customers)
-        #expect(fast.jobs.count == 76 && fast.skipped.isEmpty, "\(fast.jobs.count) jobs, \(fast.skipped.count) skipped")
+        let (direct, encoded) = try await bothRenderers(RenderingFixtures.renderer, events, customers)
+        #expect(direct.jobs.count == 76 && direct.skipped.isEmpty, "\(direct.jobs.count) jobs, \(direct.skipped.count) skipped")
         let recorded = "7dcf05f819ee5dc5be33d25fdd77aec1094421b24792b4235e7c607f0a3cd352"
-        #expect(Self.digest(fast) == recorded, "product renderer")
-        #expect(Self.digest(generic) == recorded, "a renderer that only implements render(_:for:channel:)")
+        #expect(Self.digest(direct) == recorded, "MessageRenderer, rendering into the records")
+        #expect(Self.digest(encoded) == recorded, "the protocol default, encoding RenderedContent")
     }
 
     @Test("the String-only cases: a shortened SMS, a multi-line subject, CRLF fax lines, JSON escapes, a customer that cannot be rendered for")
@@ -143,14 +145,14 @@ struct PipelineRecordTests {
         var lost = Self.allChannels(RenderingFixtures.sara, id: "c-lost")
         lost.timeZone = "Mars/Olympus_Mons"
         let customers = [Self.allChannels(RenderingFixtures.sara, id: "c-en-1"), Self.allChannels(RenderingFixtures.maryam, id: "c-fa-1"), lost]
-        let (fast, generic) = try await bothPaths(renderer, [event], customers)
-        expectSameRecords(fast, generic)
-        #expect(Self.digest(fast) == "5c0b84bdee06dee635a2ec05bd7b04cda84ebcb2270940959c1351fd680a7bd0", "the records of the pipeline before issue 13 (58888d1)")
+        let (direct, encoded) = try await bothRenderers(renderer, [event], customers)
+        expectSameRecords(direct, encoded)
+        #expect(Self.digest(direct) == "5c0b84bdee06dee635a2ec05bd7b04cda84ebcb2270940959c1351fd680a7bd0", "the records of the pipeline before issue 13 (58888d1)")
         // Four jobs each for sara and maryam; the customer whose time zone does not exist cannot be
         // rendered for: each channel is skipped (and logged), the others still go out.
-        #expect(fast.jobs.count == 8)
-        #expect(fast.skipped.filter { $0.decision.outcome == .skip(.noTemplate) }.count == 4)
-        let jobs = try fast.jobs.decoded()
+        #expect(direct.jobs.count == 8)
+        #expect(direct.skipped.filter { $0.decision.outcome == .skip(.noTemplate) }.count == 4)
+        let jobs = try direct.jobs.decoded()
         let sms = try #require(jobs.first { $0.channel == .sms && $0.language == .en })
         guard case .sms(let text, _, let segments) = sms.content else { Issue.record("not an SMS"); return }
         #expect(text.hasSuffix("...") && segments == 1, "\(text)")

@@ -89,11 +89,6 @@ extension MessageRenderer {
         }
     }
 
-    /// The values a render of `event` for `customer` draws from (throws for an unknown time zone).
-    func scope(_ event: Event, for customer: CustomerProfile) throws(NotifierError) -> RenderScope {
-        try makeScope(event, customer)
-    }
-
     /// Writes the content fields of `channel`'s job into `json` (whose `content` object is open),
     /// rendering into the workspace's buffers: the same bytes as encoding ``render(_:for:channel:)``'s
     /// result with ``JobRecordWriter/content(_:)``, without a `String` per part. The rare cases that
