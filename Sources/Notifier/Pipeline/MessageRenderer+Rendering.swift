@@ -43,7 +43,7 @@ extension MessageRenderer: NotificationRendering {
                 continue
             }
             sink.beginJob(at: index)
-            writeContent(template, channel: sink.pending[index].channel, scope: scope, &sink.workspace, into: &sink.writer.json)
+            writeContent(template, scope: scope, &sink.workspace, into: &sink.writer.json)
             sink.finishJob(at: index)
         }
     }
