@@ -36,7 +36,7 @@ struct RenderWorkspace {
     var memo = RenderMemo()
     var scratch: [UInt8] = []
     var sections: [String] = []
-    /// The templates of the current customer's jobs, in `sends` order (reused storage).
+    /// The templates of the current customer's jobs, in ``JobSink/pending`` order (reused storage).
     var templates: [JobTemplate?] = []
     /// Resolved templates by (transaction or message, kind or template name, language): a batch
     /// sees a handful of kinds, so a short list compared by string beats hashing per job.
@@ -54,17 +54,17 @@ struct RenderWorkspace {
 
     fileprivate mutating func resolution(_ isTransaction: Bool, _ name: String, _ language: Language, _ channel: Channel,
                                          make: () -> Resolution) -> Resolution {
-        let c = channel.index
-        var entry = resolved.firstIndex { $0.isTransaction == isTransaction && $0.language == language && $0.name == name }
-        if entry == nil {
+        let entry: Int
+        if let known = resolved.firstIndex(where: { $0.isTransaction == isTransaction && $0.language == language && $0.name == name }) {
+            entry = known
+        } else {
             if resolved.count >= 64 { resolved.removeAll(keepingCapacity: true) }  // bounded, whatever the kinds
             resolved.append((isTransaction, name, language, Array(repeating: nil, count: Channel.allCases.count)))
             entry = resolved.count - 1
         }
-        let e = entry!  // set just above
-        if let known = resolved[e].channels[c] { return known }
+        if let known = resolved[entry].channels[channel.index] { return known }
         let made = make()
-        resolved[e].channels[c] = made
+        resolved[entry].channels[channel.index] = made
         return made
     }
 }
