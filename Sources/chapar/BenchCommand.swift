@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release). Each prints its figures and ratios measured in the same run.",
-        subcommands: [LogBench.self, CustomersBench.self, IngestBench.self, NotifierBench.self, DeliveryBench.self, PipelineBench.self, FaxBench.self]
+        subcommands: [LogBench.self, CustomersBench.self, IngestBench.self, NotifierBench.self, RenderBench.self, DeliveryBench.self, PipelineBench.self, FaxBench.self]
     )
 }
 

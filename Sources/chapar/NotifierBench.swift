@@ -81,19 +81,8 @@ struct NotifierBench: AsyncParsableCommand {
             var batch: [ProducerRecord] = []
             batch.reserveCapacity(5_000)
             let accounts = customers * 2
-            let base: Int64 = 1_774_000_000_000
             for i in 0..<events {
-                // Zipf-like skew: a few accounts are very busy, most are quiet.
-                let u = Double(random.next() % 1_000_000 + 1) / 1_000_001
-                let n = min(accounts - 1, Int(pow(Double(accounts), u)) - 1)
-                let account = Self.account(n + 2)
-                let event = TransactionEvent(
-                    id: try EventID("B\(i)"), account: account, direction: i % 3 == 0 ? .credit : .debit,
-                    amount: Money(minorUnits: Int64(random.next() % 500_000_000) * 100 + 10_000, currency: .irr),
-                    balanceAfter: Money(minorUnits: Int64(random.next() % 9_000_000_000) * 100, currency: .irr),
-                    bookedAt: Timestamp(milliseconds: base + Int64(i) * 10), description: i % 2 == 0 ? "خرید از فروشگاه" : "Card purchase",
-                    originChannel: "pos")
-                batch.append(EventCodec.record(.transaction(event)))
+                batch.append(EventCodec.record(.transaction(try Self.event(i, accounts: accounts, random: &random))))
                 if batch.count == 5_000 {
                     _ = try await log.append(batch, to: Topics.transactions)
                     batch.removeAll(keepingCapacity: true)
@@ -174,6 +163,19 @@ struct NotifierBench: AsyncParsableCommand {
         let digits = String(k)
         // A generated IBAN is always a valid AccountID.
         return try! AccountID(IBAN.make(country: "IR", bban: "0170" + String(repeating: "0", count: 18 - digits.count) + digits))
+    }
+
+    /// Event `i` of the benchmark, on one of the first `accounts` accounts. Zipf-like skew: a few
+    /// accounts are very busy, most are quiet. Its id carries `i` for the order check.
+    static func event(_ i: Int, accounts: Int, random: inout DemoCustomerRandom) throws -> TransactionEvent {
+        let u = Double(random.next() % 1_000_000 + 1) / 1_000_001
+        let n = min(accounts - 1, Int(pow(Double(accounts), u)) - 1)
+        return TransactionEvent(
+            id: try EventID("B\(i)"), account: account(n + 2), direction: i % 3 == 0 ? .credit : .debit,
+            amount: Money(minorUnits: Int64(random.next() % 500_000_000) * 100 + 10_000, currency: .irr),
+            balanceAfter: Money(minorUnits: Int64(random.next() % 9_000_000_000) * 100, currency: .irr),
+            bookedAt: Timestamp(milliseconds: 1_774_000_000_000 + Int64(i) * 10), description: i % 2 == 0 ? "خرید از فروشگاه" : "Card purchase",
+            originChannel: "pos")
     }
 
     /// Customer n of the benchmark. Channel mix: every customer has SMS; `heavy` gives everyone

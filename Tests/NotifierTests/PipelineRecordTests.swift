@@ -3,9 +3,10 @@ import Foundation
 @testable import Notifier
 import Testing
 
-/// The product renderer behind the generic ``NotificationRendering`` path: renders to
-/// ``RenderedContent`` and lets the processor encode it with ``JobRecordWriter/content(_:)``.
-private struct GenericPath: NotificationRendering {
+/// The product renderer seen only through ``NotificationRendering/render(_:for:channel:)``: the
+/// protocol's default ``NotificationRendering/writeJobs(_:for:into:)`` encodes its
+/// ``RenderedContent`` with ``JobRecordWriter/content(_:)``.
+private struct ContentOnly: NotificationRendering {
     let inner: MessageRenderer
     func render(_ event: Event, for customer: CustomerProfile, channel: Channel) throws(NotifierError) -> RenderedContent? {
         try inner.render(event, for: customer, channel: channel)
@@ -32,16 +33,17 @@ struct PipelineRecordTests {
         return c
     }
 
-    /// Runs the same records through a processor on `fast` and one on the generic path.
-    func bothPaths(_ renderer: MessageRenderer, _ events: [Event], _ customers: [CustomerProfile]) async throws -> (fast: BatchOutcome, generic: BatchOutcome) {
+    /// Runs the same records through a processor on `renderer`, which renders into the records, and
+    /// one on the same renderer seen only through `render(_:for:channel:)`.
+    func bothRenderers(_ renderer: MessageRenderer, _ events: [Event], _ customers: [CustomerProfile]) async throws -> (direct: BatchOutcome, encoded: BatchOutcome) {
         let records = events.enumerated().map { i, e in
             let r = EventCodec.record(e)
             return ConsumerRecord(topic: Topics.transactions, partition: PartitionID(0), offset: Offset(Int64(i)), timestamp: Self.now,
                                   key: r.key.map { ArraySlice($0) }, value: ArraySlice(r.value), headers: r.headers)
         }
-        var fast = BatchProcessor(directory: MemoryDirectory(customers), renderer: renderer, logger: pipelineQuietLogger)
-        var generic = BatchProcessor(directory: MemoryDirectory(customers), renderer: GenericPath(inner: renderer), logger: pipelineQuietLogger)
-        return (try await fast.process(records, now: Self.now), try await generic.process(records, now: Self.now))
+        var direct = BatchProcessor(directory: MemoryDirectory(customers), renderer: renderer, logger: pipelineQuietLogger)
+        var encoded = BatchProcessor(directory: MemoryDirectory(customers), renderer: ContentOnly(inner: renderer), logger: pipelineQuietLogger)
+        return (try await direct.process(records, now: Self.now), try await encoded.process(records, now: Self.now))
     }
 
     func expectSameRecords(_ a: BatchOutcome, _ b: BatchOutcome) {
@@ -60,9 +62,45 @@ struct PipelineRecordTests {
 
     @Test("every shipped template, both languages, every channel: the same bytes as encoding the rendered job")
     func shippedTemplates() async throws {
+        let (events, customers) = try Self.shippedBatch()
+        let (direct, encoded) = try await bothRenderers(RenderingFixtures.renderer, events, customers)
+        #expect(direct.jobs.count > 40, "\(direct.jobs.count) jobs")
+        expectSameRecords(direct, encoded)
+        // The records decode, each with the id derived from its event, customer and channel.
+        let decoded = try direct.jobs.decoded()
+        #expect(decoded.count == direct.jobs.count)
+        #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
+    }
+
+    /// SHA-256 over every lane's topic and records (key, headers, value) and every skip, in order.
+    static func digest(_ outcome: BatchOutcome) -> String {
+        var bytes: [UInt8] = []
+        func add(_ part: some Collection<UInt8>) {
+            bytes.append(contentsOf: String(part.count).utf8)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: part)
+        }
+        for lane in outcome.jobs.byTopic {
+            add(lane.topic.rawValue.utf8)
+            for record in lane.records {
+                add(record.key ?? [])
+                for header in record.headers {
+                    add(header.key.utf8)
+                    add(header.value)
+                }
+                add(record.value)
+            }
+        }
+        for (event, decision) in outcome.skipped { add("\(event) \(decision)".utf8) }
+        return SHA256.hash(bytes).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    /// Every shipped template on every channel in both languages: the fixtures' transactions and
+    /// direct messages for a Persian and an English customer, and a second Persian customer in
+    /// another zone (dates and times are shared between customers only when their local day or
+    /// minute, and language, match).
+    static func shippedBatch() throws -> (events: [Event], customers: [CustomerProfile]) {
         let f = RenderingFixtures.self
-        // A second Persian customer in another zone: dates and times are shared between customers
-        // only when their local day or minute (and language) match.
         var berlin = Self.allChannels(f.maryam, id: "c-fa-2")
         berlin.timeZone = "Europe/Berlin"
         let customers = [Self.allChannels(f.maryam, id: "c-fa-1"), Self.allChannels(f.sara, id: "c-en-1"), berlin]
@@ -74,13 +112,17 @@ struct PipelineRecordTests {
             d.customer = customers[1].id
             events.append(.message(d))
         }
-        let (fast, generic) = try await bothPaths(f.renderer, events, customers)
-        #expect(fast.jobs.count > 40, "\(fast.jobs.count) jobs")
-        expectSameRecords(fast, generic)
-        // The records decode to the jobs the generic path describes.
-        let decoded = try fast.jobs.decoded()
-        #expect(decoded.count == fast.jobs.count)
-        #expect(decoded.allSatisfy { $0.id == JobID(event: $0.event, customer: $0.customer, channel: $0.channel) })
+        return (events, customers)
+    }
+
+    @Test("the job records are byte for byte those of the pipeline before issue 13 (two paths chosen by a downcast, at 58888d1)")
+    func recordsUnchanged() async throws {
+        let (events, customers) = try Self.shippedBatch()
+        let (direct, encoded) = try await bothRenderers(RenderingFixtures.renderer, events, customers)
+        #expect(direct.jobs.count == 76 && direct.skipped.isEmpty, "\(direct.jobs.count) jobs, \(direct.skipped.count) skipped")
+        let recorded = "7dcf05f819ee5dc5be33d25fdd77aec1094421b24792b4235e7c607f0a3cd352"
+        #expect(Self.digest(direct) == recorded, "MessageRenderer, rendering into the records")
+        #expect(Self.digest(encoded) == recorded, "the protocol default, encoding RenderedContent")
     }
 
     @Test("the String-only cases: a shortened SMS, a multi-line subject, CRLF fax lines, JSON escapes, a customer that cannot be rendered for")
@@ -103,13 +145,14 @@ struct PipelineRecordTests {
         var lost = Self.allChannels(RenderingFixtures.sara, id: "c-lost")
         lost.timeZone = "Mars/Olympus_Mons"
         let customers = [Self.allChannels(RenderingFixtures.sara, id: "c-en-1"), Self.allChannels(RenderingFixtures.maryam, id: "c-fa-1"), lost]
-        let (fast, generic) = try await bothPaths(renderer, [event], customers)
-        expectSameRecords(fast, generic)
+        let (direct, encoded) = try await bothRenderers(renderer, [event], customers)
+        expectSameRecords(direct, encoded)
+        #expect(Self.digest(direct) == "5c0b84bdee06dee635a2ec05bd7b04cda84ebcb2270940959c1351fd680a7bd0", "the records of the pipeline before issue 13 (58888d1)")
         // Four jobs each for sara and maryam; the customer whose time zone does not exist cannot be
         // rendered for: each channel is skipped (and logged), the others still go out.
-        #expect(fast.jobs.count == 8)
-        #expect(fast.skipped.filter { $0.decision.outcome == .skip(.noTemplate) }.count == 4)
-        let jobs = try fast.jobs.decoded()
+        #expect(direct.jobs.count == 8)
+        #expect(direct.skipped.filter { $0.decision.outcome == .skip(.noTemplate) }.count == 4)
+        let jobs = try direct.jobs.decoded()
         let sms = try #require(jobs.first { $0.channel == .sms && $0.language == .en })
         guard case .sms(let text, _, let segments) = sms.content else { Issue.record("not an SMS"); return }
         #expect(text.hasSuffix("...") && segments == 1, "\(text)")

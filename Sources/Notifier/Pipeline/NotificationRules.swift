@@ -68,22 +68,16 @@ public struct NotificationRules: Sendable {
     /// Appends the decisions for one customer of `event` to `out`, in channel order (the pipeline
     /// reuses one array for every customer of a batch).
     public mutating func decide(_ event: Event, customer: borrowing CustomerProfile, now: Timestamp, into out: inout [Decision]) {
-        withUnsafePointer(to: customer) { decide(event, customerAt: $0, now: now, into: &out) }
-    }
-
-    /// The same through a pointer into the holders' storage: the pipeline's per-customer calls
-    /// copied the whole profile when it was passed as a value.
-    mutating func decide(_ event: Event, customerAt profile: UnsafePointer<CustomerProfile>, now: Timestamp, into out: inout [Decision]) {
-        guard profile.pointee.active else {
-            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.inactiveCustomer)))
+        guard customer.active else {
+            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.inactiveCustomer)))
             return
         }
-        let channels = profile.pointee.channels
+        let channels = customer.channels
         if channels.isEmpty {
-            out.append(Decision(customer: profile.pointee.id, channel: nil, outcome: .skip(.noChannels)))
+            out.append(Decision(customer: customer.id, channel: nil, outcome: .skip(.noChannels)))
             return
         }
-        let id = profile.pointee.id, timeZone = profile.pointee.timeZone
+        let id = customer.id, timeZone = customer.timeZone
         // What the channel checks need of the event, read once (each accessor of `Event` copies its payload).
         let facts = EventFacts(event)
         // Channels come from the store in channel order; sort only when they do not.

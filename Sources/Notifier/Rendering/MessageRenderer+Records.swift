@@ -1,23 +1,29 @@
 import ChaparModels
 import Foundation
 
-/// The parts one channel renders for one (template name, language), looked up once per batch.
+/// The compiled parts a channel's job renders, named as in the template file (`docs/templates.md`).
+enum JobParts {
+    case sms(text: TemplateProgram?)
+    case email(subject: TemplateProgram?, text: TemplateProgram?, html: TemplateProgram?)
+    case fax(title: TemplateProgram?, body: TemplateProgram?)
+    case im(text: TemplateProgram?)
+}
+
+/// What one channel renders for one (template name, language), looked up once per batch.
 /// A class: handed out per job, it costs one retain instead of one per part.
 final class JobTemplate: Sendable {
-    /// `text` (sms, im), `subject` (email), `title` (fax).
-    let first: TemplateProgram?
-    /// `text` (email), `body` (fax).
-    let second: TemplateProgram?
-    /// `html` (email).
-    let third: TemplateProgram?
+    let parts: JobParts
     let requiredMessageVariables: [String]
+    /// The template file, for error messages.
     let path: String
 
     init(channel: Channel, _ template: CompiledTemplate) {
+        let programs = template.programs
         switch channel {
-        case .sms, .im: (first, second, third) = (template.programs["text"], nil, nil)
-        case .email: (first, second, third) = (template.programs["subject"], template.programs["text"], template.programs["html"])
-        case .fax: (first, second, third) = (template.programs["title"], template.programs["body"], nil)
+        case .sms: parts = .sms(text: programs["text"])
+        case .email: parts = .email(subject: programs["subject"], text: programs["text"], html: programs["html"])
+        case .fax: parts = .fax(title: programs["title"], body: programs["body"])
+        case .im: parts = .im(text: programs["text"])
         }
         requiredMessageVariables = template.requiredMessageVariables
         path = template.path
@@ -30,7 +36,7 @@ struct RenderWorkspace {
     var memo = RenderMemo()
     var scratch: [UInt8] = []
     var sections: [String] = []
-    /// The templates of the current customer's jobs, in `sends` order (reused storage).
+    /// The templates of the current customer's jobs, in ``JobSink/pending`` order (reused storage).
     var templates: [JobTemplate?] = []
     /// Resolved templates by (transaction or message, kind or template name, language): a batch
     /// sees a handful of kinds, so a short list compared by string beats hashing per job.
@@ -48,30 +54,18 @@ struct RenderWorkspace {
 
     fileprivate mutating func resolution(_ isTransaction: Bool, _ name: String, _ language: Language, _ channel: Channel,
                                          make: () -> Resolution) -> Resolution {
-        let c = channel.index
-        var entry = resolved.firstIndex { $0.isTransaction == isTransaction && $0.language == language && $0.name == name }
-        if entry == nil {
+        let entry: Int
+        if let known = resolved.firstIndex(where: { $0.isTransaction == isTransaction && $0.language == language && $0.name == name }) {
+            entry = known
+        } else {
             if resolved.count >= 64 { resolved.removeAll(keepingCapacity: true) }  // bounded, whatever the kinds
-            resolved.append((isTransaction, name, language, [nil, nil, nil, nil]))
+            resolved.append((isTransaction, name, language, Array(repeating: nil, count: Channel.allCases.count)))
             entry = resolved.count - 1
         }
-        let e = entry!  // set just above
-        if let known = resolved[e].channels[c] { return known }
+        if let known = resolved[entry].channels[channel.index] { return known }
         let made = make()
-        resolved[e].channels[c] = made
+        resolved[entry].channels[channel.index] = made
         return made
-    }
-}
-
-extension Channel {
-    /// Position in `Channel.allCases`, for small per-channel arrays.
-    var index: Int {
-        switch self {
-        case .sms: 0
-        case .email: 1
-        case .fax: 2
-        case .im: 3
-        }
     }
 }
 
@@ -101,24 +95,18 @@ extension MessageRenderer {
         }
     }
 
-    /// The values a render of `event` for `customer` draws from (throws for an unknown time zone).
-    func scope(_ event: Event, for customer: CustomerProfile) throws(NotifierError) -> RenderScope {
-        try makeScope(event, customer)
-    }
-
-    /// Writes the content fields of `channel`'s job into `json` (whose `content` object is open),
-    /// rendering into the workspace's buffers: the same bytes as encoding ``render(_:for:channel:)``'s
+    /// Writes the content fields of `template`'s job into `json` (whose `content` object is open),
+    /// rendering into the workspace's buffer: the same bytes as encoding ``render(_:for:channel:)``'s
     /// result with ``JobRecordWriter/content(_:)``, without a `String` per part. The rare cases that
     /// need the text as a `String` (an SMS to shorten, a multi-line subject) take that path.
-    func writeContent(_ template: JobTemplate, channel: Channel, scope: borrowing RenderScope, _ ws: inout RenderWorkspace,
-                      into json: inout JSONWriter) {
+    func writeContent(_ template: JobTemplate, scope: borrowing RenderScope, _ ws: inout RenderWorkspace, into json: inout JSONWriter) {
         ws.scratch.removeAll(keepingCapacity: true)
-        switch channel {
-        case .sms:
-            let text = renderPart(template.first, scope, &ws)
-            let encoding = ws.scratch.withUnsafeBufferPointer { SMSEncoding(measuringUTF8: UnsafeBufferPointer(rebasing: $0[text])) }
+        switch template.parts {
+        case .sms(let textPart):
+            let text = renderPart(textPart, scope, &ws)
+            let encoding = ws.scratch[text].withUnsafeBufferPointer(SMSEncoding.init(measuringUTF8:))
             if encoding.segments <= maxSegments {
-                ws.scratch.withUnsafeBufferPointer { json.field("text", utf8: UnsafeBufferPointer(rebasing: $0[text])) }
+                json.field("text", utf8: ws.scratch[text])
                 json.field("encoding", encoding.name)
                 json.field("segments", encoding.segments)
             } else {
@@ -127,44 +115,43 @@ extension MessageRenderer {
                 json.field("encoding", result.encoding.name)
                 json.field("segments", result.encoding.segments)
             }
-        case .email:
-            let subject = renderPart(template.first, scope, &ws)
-            let text = renderPart(template.second, scope, &ws)
-            let html = renderPart(template.third, scope, &ws)
-            ws.scratch.withUnsafeBufferPointer { buffer in
-                let subjectBytes = UnsafeBufferPointer(rebasing: buffer[subject])
-                if subjectBytes.contains(0x0A) {
-                    json.field("subject", Self.oneLine(String(decoding: subjectBytes, as: UTF8.self)))
-                } else {
-                    json.field("subject", utf8: subjectBytes)
-                }
-                json.field("text", utf8: UnsafeBufferPointer(rebasing: buffer[text]))
-                json.field("html", utf8: UnsafeBufferPointer(rebasing: buffer[html]))
+        case .email(let subjectPart, let textPart, let htmlPart):
+            let subject = renderPart(subjectPart, scope, &ws)
+            let text = renderPart(textPart, scope, &ws)
+            let html = renderPart(htmlPart, scope, &ws)
+            if ws.scratch[subject].contains(0x0A) {
+                json.field("subject", Self.oneLine(String(decoding: ws.scratch[subject], as: UTF8.self)))
+            } else {
+                json.field("subject", utf8: ws.scratch[subject])
             }
-        case .fax:
-            let title = renderPart(template.first, scope, &ws)
-            let body = renderPart(template.second, scope, &ws)
-            ws.scratch.withUnsafeBufferPointer { buffer in
-                json.field("title", utf8: UnsafeBufferPointer(rebasing: buffer[title]))
-                json.beginArray("lines")
-                // Lines as `split(separator: "\n")` on Characters gives them: "\r\n" is one
-                // character, so a line break preceded by CR does not split.
-                var lines: [Range<Int>] = []
-                var start = body.lowerBound
-                for i in body where buffer[i] == 0x0A && !(i > body.lowerBound && buffer[i - 1] == 0x0D) {
-                    lines.append(start..<i)
-                    start = i + 1
-                }
-                lines.append(start..<body.upperBound)
-                while let last = lines.last, last.isEmpty { lines.removeLast() }
-                for line in lines { json.element(utf8: UnsafeBufferPointer(rebasing: buffer[line])) }
-                json.endArray()
-            }
-        case .im:
-            let text = renderPart(template.first, scope, &ws)
-            ws.scratch.withUnsafeBufferPointer { json.field("text", utf8: UnsafeBufferPointer(rebasing: $0[text])) }
+            json.field("text", utf8: ws.scratch[text])
+            json.field("html", utf8: ws.scratch[html])
+        case .fax(let titlePart, let bodyPart):
+            let title = renderPart(titlePart, scope, &ws)
+            let body = renderPart(bodyPart, scope, &ws)
+            json.field("title", utf8: ws.scratch[title])
+            json.beginArray("lines")
+            for line in Self.faxLines(ws.scratch[body]) { json.element(utf8: ws.scratch[line]) }
+            json.endArray()
+        case .im(let textPart):
+            let text = renderPart(textPart, scope, &ws)
+            json.field("text", utf8: ws.scratch[text])
             json.field("format", configuration.imFormat)
         }
+    }
+
+    /// The lines of a fax body, as `split(separator: "\n")` on Characters gives them ("\r\n" is
+    /// one character, so a line break preceded by CR does not split), without trailing empty lines.
+    static func faxLines(_ body: ArraySlice<UInt8>) -> [Range<Int>] {
+        var lines: [Range<Int>] = []
+        var start = body.startIndex
+        for i in body.indices where body[i] == 0x0A && !(i > body.startIndex && body[i - 1] == 0x0D) {
+            lines.append(start..<i)
+            start = i + 1
+        }
+        lines.append(start..<body.endIndex)
+        while let last = lines.last, last.isEmpty { lines.removeLast() }
+        return lines
     }
 
     /// Renders one part at the end of the scratch buffer and returns its trimmed range (see
@@ -180,5 +167,18 @@ extension MessageRenderer {
             end -= 1
         }
         return start..<end
+    }
+}
+
+extension JSONWriter {
+    /// `key` with a rendered part's UTF-8 bytes as its string value, escaped as for a `String`.
+    mutating func field(_ key: StaticString, utf8 bytes: ArraySlice<UInt8>) {
+        // JSONWriter escapes from a raw buffer; the pointer lives only for this call.
+        bytes.withUnsafeBufferPointer { field(key, utf8: $0) }
+    }
+
+    /// An array element from a rendered part's UTF-8 bytes.
+    mutating func element(utf8 bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { element(utf8: $0) }
     }
 }
