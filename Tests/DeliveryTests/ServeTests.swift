@@ -136,6 +136,16 @@ struct ServeTests {
         let again = try await s.call(.post, "/v1/ingest?format=csv&name=day.csv", csv)
         #expect(again.json?["duplicates"] as? Int == 2)
         #expect(try await s.call(.post, "/v1/ingest?format=xls", csv).status == 400)
+        // A statement whose closing balance does not reconcile: a warning, every entry appended.
+        let statement = [":20:T1", ":25:\(ServeHarness.account)", ":28C:1/1", ":60F:C240320IRR1000,",
+                         ":61:2403200320C1,NTRFNONREF//UPW1", ":86:one", ":61:2403200320D250,NTRFNONREF//UPW2", ":86:two",
+                         ":61:2403200320D1,NTRFNONREF//UPW3", ":86:three", ":62F:C240320IRR751,", "-", ""].joined(separator: "\n")
+        let warned = try await s.call(.post, "/v1/ingest?format=mt940&name=day.sta", statement)
+        #expect(warned.status == 202, "\(warned.text)")
+        #expect(warned.json?["appended"] as? Int == 3 && warned.json?["rejected"] as? Int == 0, "\(warned.text)")
+        #expect(warned.json?["warnings"] as? Int == 1, "\(warned.text)")
+        let lines = warned.json?["warningDetails"] as? [String] ?? []
+        #expect(lines.count == 1 && lines[0].hasPrefix("day.sta:") && lines[0].contains("closing balance"), "\(lines)")
         try await s.stop()
     }
 

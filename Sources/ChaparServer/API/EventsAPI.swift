@@ -62,18 +62,18 @@ struct EventsAPI: Sendable {
         let path = try writeUpload(bytes, name: name)
         defer { unlink(path) }
         let rejects = Mutex<[String]>([])
+        let warnings = Mutex<[String]>([])
+        // For a JSON batch "event 3" is the array's third element.
+        let describe: @Sendable (EntryError) -> String = { problem in eventsLabel ? "event \(problem.location.line): \(problem.message)" : problem.description }
         let summary: Ingestor.Summary
         do {
             let request = RemoteIngestRequest(path: path, displayName: name, format: format, options: options, mode: mode,
                                               configuration: Ingestor.Configuration())
-            summary = try await state.ingest.ingestHere(request) { reject in
-                rejects.withLock { list in
-                    if list.count < 1000 {
-                        // For a JSON batch "events:3" is the array's third element.
-                        list.append(eventsLabel ? "event \(reject.location.line): \(reject.message)" : reject.description)
-                    }
-                }
-            }
+            summary = try await state.ingest.ingestHere(request, onReject: { reject in
+                rejects.withLock { list in if list.count < 1000 { list.append(describe(reject)) } }
+            }, onWarning: { warning in
+                warnings.withLock { list in if list.count < 1000 { list.append(describe(warning)) } }
+            })
         } catch {
             throw Self.storageError(error)
         }
@@ -87,16 +87,21 @@ struct EventsAPI: Sendable {
                            "\(summary.counts.rejected) of \(summary.counts.read) entries are invalid; nothing was appended (fix them and send the whole request again)",
                            details: details)
         }
+        /// `warnings` are problems with the file that rejected no entry (a closing balance that does
+        /// not match, camt.054 parts that do not add up): every entry was still appended.
         struct Accepted: Encodable {
             var read: Int
             var appended: Int
             var duplicates: Int
             var rejected: Int
+            var warnings: Int
             var rejects: [String]?
+            var warningDetails: [String]?
         }
         let c = summary.counts
-        return try JSON.response(Accepted(read: c.read, appended: c.appended, duplicates: c.duplicates, rejected: c.rejected,
-                                          rejects: details.isEmpty ? nil : details), status: .accepted)
+        let warned = warnings.withLock { $0 }
+        return try JSON.response(Accepted(read: c.read, appended: c.appended, duplicates: c.duplicates, rejected: c.rejected, warnings: c.warnings,
+                                          rejects: details.isEmpty ? nil : details, warningDetails: warned.isEmpty ? nil : warned), status: .accepted)
     }
 
     private func writeUpload(_ bytes: [UInt8], name: String) throws -> String {

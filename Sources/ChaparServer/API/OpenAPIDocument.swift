@@ -1360,7 +1360,17 @@ enum OpenAPIDocument {
      "rejected": {
       "type": "integer"
      },
+     "warnings": {
+      "type": "integer",
+      "description": "problems with the file that rejected no entry (every entry was appended)"
+     },
      "rejects": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "warningDetails": {
       "type": "array",
       "items": {
        "type": "string"
