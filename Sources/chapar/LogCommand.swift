@@ -222,13 +222,25 @@ struct LogCommand: AsyncParsableCommand {
             let member = try await log.joinGroup(group, topics: [name], options: GroupOptions(startPosition: fromBeginning ? .earliest : .latest, clientID: "chapar-cli"))
             var out = Output()
             var printed = 0
+            // On the embedded log a poll that returns nothing means the end. On Kafka, joining takes
+            // a moment (the coordinator collects its members) and a newly assigned partition's first
+            // fetch another: "at the end" there means owning partitions and 2 s without a record.
+            let clock = ContinuousClock()
+            let quietForEnd: Duration = log is EventLog ? .zero : .seconds(2)
+            let joinDeadline = clock.now.advanced(by: .seconds(60))
+            var lastProgress: ContinuousClock.Instant?
             while true {
                 let records = try await member.poll(maxRecords: min(10_000, (maxRecords ?? .max) - printed), timeout: exitAtEnd ? .milliseconds(300) : .seconds(3600))
                 for r in records { formatter.write(r, to: &out) }
                 out.flush()
                 printed += records.count
                 try await member.commitPolled()
-                if (records.isEmpty && exitAtEnd) || (maxRecords.map { printed >= $0 } ?? false) { break }
+                if maxRecords.map({ printed >= $0 }) ?? false { break }
+                guard exitAtEnd else { continue }
+                let joined = !(await member.assignment()).isEmpty
+                if !records.isEmpty || (joined && lastProgress == nil) { lastProgress = clock.now }
+                if let lastProgress, records.isEmpty, lastProgress.duration(to: clock.now) >= quietForEnd { break }
+                if !joined && clock.now >= joinDeadline { break }
             }
             await member.leave()
         }

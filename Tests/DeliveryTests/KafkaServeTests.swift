@@ -163,6 +163,44 @@ extension KafkaServeTests {
     }
 }
 
+extension KafkaServeTests {
+    @Test func theLogToolsWorkOnKafka() async throws {
+        let cluster = try await KafkaCluster.start()
+        let kafka = ["--kafka", cluster.bootstrap]
+        func chapar(_ args: [String], stdin: String? = nil) async throws -> PeerCommandResult {
+            var stdinFile: String?
+            if let stdin {
+                stdinFile = cluster.root + "/stdin-\(UUID().uuidString.prefix(6))"
+                try stdin.write(toFile: stdinFile!, atomically: true, encoding: .utf8)
+            }
+            return try await offPool { [cluster, stdinFile] in try ChaparCLI.run(args, stdinFile: stdinFile, environment: cluster.environment, timeout: .seconds(60)) }
+        }
+        let created = try await chapar(["log", "create", "payments", "--partitions", "3"] + kafka)
+        #expect(created.status == 0, "\(created.stderr)")
+        let produced = try await chapar(["log", "produce", "payments", "--key-separator", "|", "--print-acks"] + kafka,
+                                        stdin: (1...30).map { "account-\($0 % 7)|payment \($0) — پرداخت" }.joined(separator: "\n") + "\n")
+        #expect(produced.status == 0, "\(produced.stderr)")
+        #expect(produced.stdout.split(separator: "\n").filter { $0.hasPrefix("payments ") }.count == 30, "\(produced.stdout)")
+        let topics = try await chapar(["log", "topics"] + kafka)
+        #expect(topics.stdout.contains("payments"), "\(topics.stdout)")
+        let consumed = try await chapar(["log", "consume", "payments", "--from-beginning", "--exit-at-end", "--format", "%k %s\\n"] + kafka)
+        #expect(consumed.status == 0, "\(consumed.stderr)")
+        let lines = consumed.stdout.split(separator: "\n")
+        #expect(lines.count == 30 && lines.contains("account-3 payment 3 — پرداخت"), "\(consumed.stdout)")
+        let grouped = try await chapar(["log", "consume", "payments", "--group", "audit", "--from-beginning", "--exit-at-end"] + kafka)
+        #expect(grouped.stdout.split(separator: "\n").count == 30, "\(grouped.stdout)\n\(grouped.stderr)")
+        let groups = try await chapar(["log", "groups", "--json"] + kafka)
+        #expect(groups.stdout.contains("\"audit\""), "\(groups.stdout)")
+        let reset = try await chapar(["log", "reset-offsets", "audit", "payments", "--to-earliest"] + kafka)
+        #expect(reset.status == 0, "\(reset.stderr)")
+        let again = try await chapar(["log", "consume", "payments", "--group", "audit", "--exit-at-end"] + kafka)
+        #expect(again.stdout.split(separator: "\n").count == 30, "the reset did not replay: \(again.stdout)")
+        // Tools of the embedded log only say so, with their exit code.
+        let retention = try await chapar(["log", "retention"] + kafka)
+        #expect(retention.status == 69 && retention.stderr.contains("for the embedded log"), "\(retention.status) \(retention.stderr)")
+    }
+}
+
 /// Tansu, one fault gateway, and the nodes' data directories and configurations.
 final class KafkaCluster: Sendable {
     static let tokenVariable = "CHAPAR_KAFKA_TEST_TOKEN"
