@@ -16,6 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
             transactions every second, and delivers SMS and IM to demo gateways it serves itself on the same port; the console
             URL it prints carries a one-off token. SIGTERM or Ctrl-C drains: the HTTP server stops taking requests, the notifier
             finishes its batch, the pools finish in-flight deliveries and commit; then it exits 0.
+            With log.backend kafka in the configuration, the log is a Kafka cluster and several nodes (each with its own
+            --data-dir) share the work through Kafka's consumer groups (docs/kafka.md).
             """)
     @OptionGroup var options: DataDirOptions
     @Option(name: .long, help: ArgumentHelp("Configuration file (env CHAPAR_CONFIG); built-in defaults without one.", valueName: "FILE"))
