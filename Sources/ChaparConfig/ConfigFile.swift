@@ -17,6 +17,8 @@ public struct ChaparConfiguration: Sendable {
     public var topics: TopicConfiguration
     /// Where the log lives: the embedded log in the data directory, or a Kafka cluster.
     public var backend: LogBackendSettings = .embedded
+    /// `log.topic-partitions`: partition counts of single topics, overriding `topics.partitions`.
+    public var topicPartitions: [TopicName: Int] = [:]
     public var callbacks: CallbackSettings?
     public var pool: PoolConfiguration
     /// Per channel: its routes (address scheme → gateway chain, primary first).
@@ -284,6 +286,7 @@ struct ConfigReader {
         configuration.notifier = notifier(top["notifier"])
         configuration.topics = topics(top["log"])
         configuration.backend = backend(top["log"])
+        configuration.topicPartitions = topicPartitions(top["log"])
         configuration.callbacks = callbacks(top["callbacks"], server: configuration.server)
         configuration.pool = pool(top["delivery"])
         let context = GatewayContext(callbackBaseURL: configuration.callbacks?.publicURL, callbackSecret: configuration.callbacks?.secret)
@@ -347,7 +350,7 @@ struct ConfigReader {
 
     mutating func topics(_ node: Node?) -> TopicConfiguration {
         var topics = TopicConfiguration(partitions: 8)
-        let m = mapping(node, "log", allowed: ["partitions", "fsync", "segment-bytes", "retention", "retention-bytes", "backend", "kafka"])
+        let m = mapping(node, "log", allowed: ["partitions", "fsync", "segment-bytes", "retention", "retention-bytes", "backend", "kafka", "topic-partitions"])
         if let v = integer(m["partitions"], "log.partitions", range: 1...1024) { topics.partitions = v }
         if let text = string(m["fsync"], "log.fsync") {
             do {
@@ -376,6 +379,21 @@ struct ConfigReader {
             }
         }
         return topics
+    }
+
+    /// `log.topic-partitions: {transactions: 16, notify.sms: 32}`: only topics `chapar serve` creates.
+    mutating func topicPartitions(_ node: Node?) -> [TopicName: Int] {
+        guard let node, case .mapping(let pairs) = node else { return [:] }
+        guard let overrides = pairs.first(where: { $0.key.string == "topic-partitions" })?.value else { return [:] }
+        var known = Topics.events + [Topics.dead]
+        for channel in Channel.allCases { for priority in Priority.allCases { known.append(Topics.jobs(channel, priority)) } }
+        var result: [TopicName: Int] = [:]
+        for (name, value) in mapping(overrides, "log.topic-partitions", allowed: Set(known.map(\.rawValue))) {
+            if let count = integer(value, "log.topic-partitions.\(name)", range: 1...1024), let topic = try? TopicName(name) {
+                result[topic] = count
+            }
+        }
+        return result
     }
 
     mutating func backend(_ node: Node?) -> LogBackendSettings {

@@ -55,6 +55,10 @@ enum EffectiveConfiguration {
         let t = c.topics
         out += "log:\n  partitions: \(t.partitions)\n  fsync: \(t.durability)\n  segment-bytes: \(t.segmentBytes)\n"
         out += "  retention: \(t.retentionAge.map(\.compact) ?? "forever")\n  retention-bytes: \(t.retentionBytes.map(String.init) ?? "none")\n"
+        if !c.topicPartitions.isEmpty {
+            out += "  topic-partitions:\n"
+            for (topic, count) in c.topicPartitions.sorted(by: { $0.key < $1.key }) { out += "    \(topic): \(count)\n" }
+        }
         switch c.backend {
         case .embedded:
             out += "  backend: embedded\n"

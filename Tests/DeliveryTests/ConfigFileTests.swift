@@ -198,6 +198,10 @@ import Testing
         #expect(k.properties == ["security.protocol": "SASL_SSL", "sasl.password": "secret-pw"])
         #expect(k.propertySources["sasl.password"] == "env PW")
         if case .embedded = try parse("log: {partitions: 2}").backend {} else { Issue.record("embedded is the default") }
+        let perTopic = try parse("log: {partitions: 2, topic-partitions: {transactions: 16, notify.sms: 32}}")
+        #expect(perTopic.topicPartitions == ["transactions": 16, "notify.sms": 32])
+        let typo = problems("log: {topic-partitions: {transaction: 16}}")
+        #expect(typo.count == 1 && typo[0].contains("log.topic-partitions.transaction: unknown key"), "\(typo)")
 
         let found = problems("""
             log:

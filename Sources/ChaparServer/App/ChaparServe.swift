@@ -52,7 +52,7 @@ public enum ChaparServe {
             store?.close()
         }
         do {
-            try await TopicSetup.create(in: log, template: configuration.topics, logger: logger)
+            try await TopicSetup.create(in: log, template: configuration.topics, partitions: configuration.topicPartitions, logger: logger)
             let openedStore = try CustomerStore.open(path: layout.customers, logger: logger)
             store = openedStore
             if let demo = options.demo { try DemoSetup.seedCustomers(openedStore, count: demo.customers, quietHours: demo.quietHours,
@@ -221,11 +221,11 @@ struct TaskService: Service, CustomStringConvertible {
 /// another node created a moment ago is fine. A log that is unavailable at start (Kafka brokers
 /// down) is waited for, with a warning per attempt, until it answers or the process is stopped.
 enum TopicSetup {
-    static func create(in log: any MessageLog, template: TopicConfiguration, logger: Logger) async throws {
+    static func create(in log: any MessageLog, template: TopicConfiguration, partitions: [TopicName: Int] = [:], logger: Logger) async throws {
         var delay = Duration.seconds(1)
         while true {
             do {
-                return try await createMissing(in: log, template: template)
+                return try await createMissing(in: log, template: template, partitions: partitions)
             } catch let error as LogError where error.code == .unavailable {
                 logger.warning("the log is unavailable; retrying in \(delay)", metadata: ["chapar.problem": "\(error.message)"])
                 try await Task.sleep(for: delay)
@@ -234,17 +234,14 @@ enum TopicSetup {
         }
     }
 
-    private static func createMissing(in log: any MessageLog, template: TopicConfiguration) async throws {
+    private static func createMissing(in log: any MessageLog, template: TopicConfiguration, partitions: [TopicName: Int]) async throws {
         let existing = Set(try await log.listTopics().map(\.name))
         var topics = Topics.events
         for channel in Channel.allCases { for priority in Priority.allCases { topics.append(Topics.jobs(channel, priority)) } }
-        for topic in topics where !existing.contains(topic) {
-            try await createUnlessExists(topic, template, in: log)
-        }
-        if !existing.contains(Topics.dead) {
-            var dead = template
-            dead.partitions = 1
-            try await createUnlessExists(Topics.dead, dead, in: log)
+        for topic in topics + [Topics.dead] where !existing.contains(topic) {
+            var configuration = template
+            configuration.partitions = partitions[topic] ?? (topic == Topics.dead ? 1 : template.partitions)
+            try await createUnlessExists(topic, configuration, in: log)
         }
     }
 
