@@ -24,14 +24,7 @@ struct DataDirOptions: ParsableArguments {
     /// Opens the log, runs `body`, and closes the log whether `body` succeeds or throws.
     func withLog<T>(_ body: (EventLog) async throws -> T) async throws -> T {
         let log = try openLog()
-        do {
-            let result = try await body(log)
-            await log.close()
-            return result
-        } catch {
-            await log.close()
-            throw error
-        }
+        return try await closing({ await log.close() }) { try await body(log) }
     }
 }
 
@@ -175,14 +168,7 @@ struct LogBackendOptions: ParsableArguments {
         var logger = Logger(label: "chapar")
         logger.logLevel = data.verbose ? .debug : .warning
         let log = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
-        do {
-            let result = try await body(log)
-            await log.close()
-            return result
-        } catch {
-            await log.close()
-            throw error
-        }
+        return try await closing({ await log.close() }) { try await body(log) }
     }
 
     /// For what only the embedded log has (retention in-process, recovery reports).
@@ -191,5 +177,17 @@ struct LogBackendOptions: ParsableArguments {
             throw LogError(.unsupported, "\(what) is for the embedded log; on Kafka the brokers apply retention and recovery (see docs/kafka.md)")
         }
         return try await data.withLog(body)
+    }
+}
+
+/// Runs `body`, then `close`, whether `body` returned or threw.
+func closing<T>(_ close: () async -> Void, _ body: () async throws -> T) async throws -> T {
+    do {
+        let result = try await body()
+        await close()
+        return result
+    } catch {
+        await close()
+        throw error
     }
 }

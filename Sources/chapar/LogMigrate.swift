@@ -35,7 +35,7 @@ extension LogCommand {
                 logger.logLevel = options.data.verbose ? .debug : .warning
                 let source = try EventLog.open(EventLog.Configuration(directory: options.data.dataDir, logger: logger))
                 let target = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
-                do {
+                try await closing({ await target.close(); await source.close() }) {
                     try await LogMigration(source: source, target: target, print: { print($0) }).run()
                     // The customers, for the nodes that will join this one.
                     let layout = DataLayout(options.data.dataDir)
@@ -43,13 +43,7 @@ extension LogCommand {
                     defer { store.close() }
                     let customers = try await CustomerSync.publishAll(from: store, to: target)
                     print("customers: \(customers) published to \(CustomerSync.topic)")
-                } catch {
-                    await target.close()
-                    await source.close()
-                    throw error
                 }
-                await target.close()
-                await source.close()
                 print("done: set log.backend to kafka (log.kafka.bootstrap: \(settings.bootstrapServers)) and start chapar serve with --data-dir \(options.data.dataDir)")
             }
         }

@@ -30,11 +30,11 @@ struct KafkaServeTests {
 
         // Customers made on node a reach node b through chapar.customers.
         try await cluster.createCustomers(30, on: a)
-        _ = try await cluster.eventually("node b knows the 30 customers") { try await cluster.customerCount(on: b) == 30 ? true : nil }
+        _ = try await eventually("node b knows the 30 customers") { try await cluster.customerCount(on: b) == 30 ? true : nil }
 
         // A burst through node a; both nodes deliver a share; then b is killed mid-burst.
         let firstBurst = try await cluster.postEvents(customers: 30, perCustomer: 20, tag: "one", on: a)
-        _ = try await cluster.eventually("both nodes deliver") { () -> Bool? in
+        _ = try await eventually("both nodes deliver") { () -> Bool? in
             let senders = try cluster.gateway.requests().compactMap { $0.query["node"] }
             return Set(senders).isSuperset(of: ["a", "b"]) ? true : nil
         }
@@ -44,7 +44,7 @@ struct KafkaServeTests {
         #expect(beforeKill.distinct < firstBurst, "everything was delivered before the kill; the test proves nothing")
 
         // Node a takes b's partitions over (after the 6 s session timeout) and delivers the rest.
-        _ = try await cluster.eventually("every job of the first burst delivered", timeout: .seconds(120)) {
+        _ = try await eventually("every job of the first burst delivered", timeout: .seconds(120)) {
             try cluster.jobIDs().distinct >= firstBurst ? true : nil
         }
 
@@ -53,12 +53,12 @@ struct KafkaServeTests {
         defer { c.process.kill() }
         try await cluster.waitUntilListening(c)
         #expect(try await cluster.customerCount(on: c) == 30, "node c started without the customers")
-        _ = try await cluster.eventually("node c has partitions", timeout: .seconds(60)) { () -> Bool? in
+        _ = try await eventually("node c has partitions", timeout: .seconds(60)) { () -> Bool? in
             let groups = try await cluster.api(.get, "/v1/groups", on: c).text
             return groups.contains("\"owner\"") ? true : nil
         }
         let secondBurst = try await cluster.postEvents(customers: 30, perCustomer: 10, tag: "two", on: a)
-        _ = try await cluster.eventually("every job of both bursts delivered", timeout: .seconds(120)) {
+        _ = try await eventually("every job of both bursts delivered", timeout: .seconds(120)) {
             try cluster.jobIDs().distinct >= firstBurst + secondBurst ? true : nil
         }
         let requests = try cluster.gateway.requests().filter { $0.method == "POST" }
@@ -95,12 +95,12 @@ extension KafkaServeTests {
         let events = try await cluster.postEvents(customers: 10, perCustomer: 20, tag: "freeze", on: a)
 
         // Freeze the broker (SIGSTOP) mid-run for longer than the request timeout, then let it go.
-        _ = try await cluster.eventually("the first deliveries") { try cluster.jobIDs().distinct >= 20 ? true : nil }
+        _ = try await eventually("the first deliveries") { try cluster.jobIDs().distinct >= 20 ? true : nil }
         let broker = try cluster.brokerPID()
         kill(broker, SIGSTOP)
         try await Task.sleep(for: .seconds(8))
         kill(broker, SIGCONT)
-        _ = try await cluster.eventually("every job delivered after the freeze", timeout: .seconds(120)) {
+        _ = try await eventually("every job delivered after the freeze", timeout: .seconds(120)) {
             try cluster.jobIDs().distinct >= events ? true : nil
         }
         let (distinct, duplicates, _) = try cluster.jobIDs()
@@ -119,7 +119,7 @@ extension KafkaServeTests {
         try await cluster.waitUntilListening(single)
         try await Self.timed("customers") { try await cluster.createCustomers(20, on: single) }
         let events = try await Self.timed("events") { try await cluster.postEvents(customers: 20, perCustomer: 10, tag: "move", on: single) }
-        _ = try await cluster.eventually("the first deliveries") { try cluster.jobIDs().distinct >= 40 ? true : nil }
+        _ = try await eventually("the first deliveries") { try cluster.jobIDs().distinct >= 40 ? true : nil }
         single.process.signal(SIGTERM)
         let exit = await Self.timed("single exits") { single.process.waitForExit(timeout: .seconds(40)) }
         #expect(exit == 0, "stderr: \(single.process.stderr)")
@@ -144,7 +144,7 @@ extension KafkaServeTests {
         let moved = try cluster.startNode("moved", dataOf: "single")
         defer { moved.process.kill() }
         try await cluster.waitUntilListening(moved)
-        _ = try await cluster.eventually("every job delivered after the move", timeout: .seconds(120)) {
+        _ = try await eventually("every job delivered after the move", timeout: .seconds(120)) {
             try cluster.jobIDs().distinct >= events ? true : nil
         }
         let after = try cluster.jobIDs()
@@ -349,21 +349,9 @@ final class KafkaCluster: Sendable {
         return json?["total"] as? Int ?? -1
     }
 
-    /// Debits on every customer's account, posted to `node` in batches; returns the count (one SMS job each).
+    /// Debits on every customer's account, posted to `node`; returns the count (one SMS job each).
     func postEvents(customers: Int, perCustomer: Int, tag: String, on node: Node) async throws -> Int {
-        var events: [String] = []
-        for k in 0..<perCustomer {
-            for n in 1...customers {
-                events.append("""
-                    {"id":"\(tag)-\(n)-\(k)","account":"\(account(n))","direction":"debit","amount":"\(k + 1)0.00","currency":"EUR","booked_at":"2026-12-03T10:00:00Z"}
-                    """)
-            }
-        }
-        for chunk in stride(from: 0, to: events.count, by: 100) {
-            let r = try await api(.post, "/v1/events", "[" + events[chunk..<min(chunk + 100, events.count)].joined(separator: ",") + "]", on: node)
-            try #require(r.status == 202, "events: \(r.text)")
-        }
-        return events.count
+        try await postDebits(customers: customers, perCustomer: perCustomer, tag: tag, account: account) { try await api(.post, $0, $1, on: node) }
     }
 
     /// The gateway's POSTs by job id: distinct ids, duplicate requests, and the requests per id.
@@ -371,16 +359,5 @@ final class KafkaCluster: Sendable {
         let posts = try gateway.requests().filter { $0.method == "POST" }
         let keys = Dictionary(grouping: posts) { $0.header("Idempotency-Key") ?? "" }
         return (keys.count, posts.count - keys.count, keys)
-    }
-
-    func eventually<T>(_ what: String, timeout: Duration = .seconds(90), _ probe: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        let started = ContinuousClock.now
-        defer { if ProcessInfo.processInfo.environment["CHAPAR_TEST_TIMING"] != nil { print("[\(started.duration(to: .now))] \(what)") } }
-        while ContinuousClock.now < deadline {
-            if let value = try await probe() { return value }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        throw PeerError("timed out waiting until \(what)")
     }
 }

@@ -29,7 +29,7 @@ struct ServeCLITests {
         let p = try f.startServe()
         defer { p.kill() }
         try await f.waitUntilListening(p)
-        let sent = try await f.eventually("every job sent") { () async throws -> Int? in
+        let sent = try await eventually("every job sent") { () async throws -> Int? in
             let n = try await f.sentCount()
             return n >= events ? n : nil
         }
@@ -210,19 +210,7 @@ final class ServeFixture: Sendable {
                 """)
             try #require(r.status == 201, "customer \(n): \(r.text)")
         }
-        var events: [String] = []
-        for k in 0..<eventsPerCustomer {
-            for n in 1...customers {
-                events.append("""
-                    {"id":"SERVE-\(n)-\(k)","account":"\(account(n))","direction":"debit","amount":"\(k + 1)0.00","currency":"EUR","booked_at":"2026-12-03T10:00:00Z"}
-                    """)
-            }
-        }
-        for chunk in stride(from: 0, to: events.count, by: 100) {
-            let r = try await api(.post, "/v1/events", "[" + events[chunk..<min(chunk + 100, events.count)].joined(separator: ",") + "]")
-            try #require(r.status == 202, "events: \(r.text)")
-        }
-        return events.count
+        return try await postDebits(customers: customers, perCustomer: eventsPerCustomer, tag: "SERVE", account: account) { try await api(.post, $0, $1) }
     }
 
     func account(_ n: Int) -> String {
@@ -245,14 +233,5 @@ final class ServeFixture: Sendable {
 
     func posts() throws -> [GatewayRequest] {
         try gateway.requests().filter { $0.method == "POST" }
-    }
-
-    func eventually<T>(_ what: String, timeout: Duration = .seconds(90), _ probe: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if let value = try await probe() { return value }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw PeerError("timed out waiting until \(what)")
     }
 }

@@ -9,18 +9,6 @@ import Testing
 struct KafkaGroupTests {
     private let options = GroupOptions(startPosition: .earliest, sessionTimeout: .seconds(6), clientID: "test")
 
-    private func withTansu(_ body: (KafkaLog) async throws -> Void) async throws {
-        let peer = try await offPool { try TansuPeer.start() }
-        defer { peer.stop() }
-        let log = try KafkaLog(configuration: .init(bootstrapServers: peer.bootstrap, clientID: "chapar-tests", replicationFactor: 1))
-        do {
-            try await body(log)
-        } catch {
-            await log.close()
-            throw error
-        }
-        await log.close()
-    }
 
     /// Appends `count` keyed records to a new 4-partition topic.
     /// One append per record: Tansu reports a partition's end as its last batch's base offset + 1

@@ -6,21 +6,6 @@ import Testing
 /// KafkaLog against a real Kafka-API broker (Tansu, scripts/peers/tansu.sh) on loopback.
 @Suite("KafkaLog against Tansu", .timeLimit(.minutes(1)))
 struct KafkaLogTests {
-    /// Starts Tansu, opens a KafkaLog on it, runs `body`, and always closes and stops both.
-    private func withTansu(_ body: (KafkaLog) async throws -> Void) async throws {
-        let peer = try await offPool { try TansuPeer.start() }
-        defer { peer.stop() }
-        let log = try KafkaLog(configuration: .init(
-            bootstrapServers: peer.bootstrap, clientID: "chapar-tests", replicationFactor: 1,
-            requestTimeout: .seconds(10), deliveryTimeout: .seconds(15), properties: ProcessInfo.processInfo.environment["KDEBUG"].map { ["debug": $0] } ?? [:]))
-        do {
-            try await body(log)
-        } catch {
-            await log.close()
-            throw error
-        }
-        await log.close()
-    }
 
     @Test("a topic with 4 partitions is created, described and listed; a second creation is topic-exists")
     func createAndDescribe() async throws {

@@ -1,4 +1,5 @@
 import CKafka
+import EventLogKafka
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -51,6 +52,23 @@ struct TansuPeer {
             throw TansuError("the test process loaded librdkafka \(String(cString: rd_kafka_version_str())), which cannot talk to Tansu: run scripts/install-deps.sh (it links librdkafka 2.16 into ${CHAPAR_PEERS_HOME:-/var/cache/chapar-peers}/kafka/lib) and rebuild the tests")
         }
     }
+}
+
+/// Starts Tansu, opens a KafkaLog on it, runs `body`, and always closes and stops both. KDEBUG=…
+/// turns on librdkafka's debug contexts (e.g. `KDEBUG=cgrp,fetch`).
+func withTansu(_ body: (KafkaLog) async throws -> Void) async throws {
+    let peer = try await offPool { try TansuPeer.start() }
+    defer { peer.stop() }
+    let log = try KafkaLog(configuration: .init(
+        bootstrapServers: peer.bootstrap, clientID: "chapar-tests", replicationFactor: 1,
+        requestTimeout: .seconds(10), deliveryTimeout: .seconds(15), properties: ProcessInfo.processInfo.environment["KDEBUG"].map { ["debug": $0] } ?? [:]))
+    do {
+        try await body(log)
+    } catch {
+        await log.close()
+        throw error
+    }
+    await log.close()
 }
 
 /// A peer could not be started or stopped; the message says what to do.
