@@ -180,22 +180,43 @@ struct LogCommand: AsyncParsableCommand {
             var out = Output()
             var printed = 0
             let ids = positions.keys.sorted()
+            // A fetch that returns nothing below the high watermark (records the log cannot read
+            // there) must not be waited on: the wait below only wakes on a new append. Seen twice at
+            // the same offset, the partition is reported and counted as read to its end.
+            var stalled: [PartitionID: Offset] = [:]
+            var reported: Set<PartitionID> = []
             while true {
                 var any = false
                 var atEnd = true
+                var confirming = false
                 for p in ids {
                     let result = try await log.fetch(name, partition: p, from: positions[p]!, limits: FetchLimits(maxRecords: min(10_000, (maxRecords ?? .max) - printed)))
                     for r in result.records { formatter.write(r, to: &out) }
                     printed += result.records.count
                     positions[p] = result.nextOffset
                     any = any || !result.records.isEmpty
-                    if result.nextOffset < result.highWatermark { atEnd = false }
+                    if result.records.isEmpty && result.nextOffset < result.highWatermark {
+                        if stalled[p] == result.nextOffset {
+                            if reported.insert(p).inserted {
+                                FileHandle.standardError.write(Data("chapar: warning: \(name)-\(p): offsets \(result.nextOffset)..<\(result.highWatermark) returned no records; counting the partition as read to its end (check it with `chapar log verify`)\n".utf8))
+                            }
+                        } else {
+                            stalled[p] = result.nextOffset
+                            atEnd = false
+                            confirming = true
+                        }
+                    } else {
+                        stalled[p] = nil
+                        if result.nextOffset < result.highWatermark { atEnd = false }
+                    }
                     if let m = maxRecords, printed >= m { out.flush(); return }
                 }
                 out.flush()
                 if !any {
                     if exitAtEnd && atEnd { return }
-                    if log is EventLog {
+                    if confirming {
+                        try await Task.sleep(for: .milliseconds(100))
+                    } else if log is EventLog {
                         // Idle: wait on the first partition with new data (the wait wakes on append, no polling).
                         _ = try await waitAny(log, name, positions)
                     } else {
