@@ -10,6 +10,32 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Pango and Cairo's headers for `CPangoCairo`, named here instead of through pkg-config: SwiftPM
+/// reads `pangocairo.pc` itself and warns on every build that it drops the `-pthread` the glib
+/// and harfbuzz .pc files list (`warning: prohibited flag(s): -pthread`), a flag a header import
+/// does not need. These are the directories Debian 12's libpango1.0-dev and libcairo2-dev install
+/// (`pkg-config --cflags-only-I pangocairo` lists more; these four and glib's configuration
+/// directory are the ones `pango/pangocairo.h` and `cairo-pdf.h` include). glib keeps
+/// `glibconfig.h` in the multiarch library directory, chosen from the architecture the manifest
+/// is compiled for (the build machine's: cross-compiling the fax channel is not supported). The
+/// libraries come from the module map's `link` lines. Elsewhere (macOS with Homebrew) pkg-config
+/// still finds them.
+#if os(Linux)
+#if arch(arm64)
+let glibConfigDirectory = "/usr/lib/aarch64-linux-gnu/glib-2.0/include"
+#else
+let glibConfigDirectory = "/usr/lib/x86_64-linux-gnu/glib-2.0/include"
+#endif
+let pangoCairoFlags: [SwiftSetting] = [
+    .unsafeFlags(["/usr/include/pango-1.0", "/usr/include/glib-2.0", glibConfigDirectory, "/usr/include/harfbuzz", "/usr/include/cairo"]
+        .flatMap { ["-Xcc", "-I\($0)"] }),
+]
+let pangoCairo: Target = .systemLibrary(name: "CPangoCairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])])
+#else
+let pangoCairoFlags: [SwiftSetting] = []
+let pangoCairo: Target = .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.brew(["pango", "cairo"]), .apt(["libpango1.0-dev", "libcairo2-dev"])])
+#endif
+
 /// Where scripts/install-deps.sh links the librdkafka ≥ 2.1 the Kafka tests need (docs/kafka.md).
 let kafkaTestLibraryPath = (Context.environment["CHAPAR_PEERS_HOME"] ?? "/var/cache/chapar-peers") + "/kafka/lib"
 
@@ -134,11 +160,12 @@ let package = Package(
         ),
         // Realistic, reproducible demo customers and transactions (`chapar demo`, `chapar serve --demo`, benchmarks).
         .target(name: "ChaparDemo", dependencies: ["ChaparModels"], swiftSettings: upcoming),
-        // Pango and Cairo (PDF surface), for the fax documents.
-        .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
+        // Pango and Cairo (PDF surface), for the fax documents; headers found through `pangoCairoFlags`.
+        pangoCairo,
         // Fax: A4 PDF documents (letterhead, header, Persian right-to-left or English), fax numbers.
         // Notifier for its Jalali and Persian-digit date formatting, so dates read as in the other channels.
-        .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "ChannelEmail", "Notifier", "CPangoCairo"], swiftSettings: upcoming),
+        .target(name: "ChannelFax", dependencies: ["ChaparModels", "Delivery", "ChannelEmail", "Notifier", "CPangoCairo"],
+                swiftSettings: upcoming + pangoCairoFlags),
         // librdkafka (Debian's librdkafka-dev to build), with a typed wrapper for its variadic produce call.
         .systemLibrary(name: "CKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // The log on a Kafka-API cluster (issue 12, docs/kafka.md): `KafkaLog`, a `MessageLog` over librdkafka.

@@ -1,4 +1,4 @@
-public import ChaparModels
+import ChaparModels
 import Foundation
 
 /// Where the generators write: a file, a buffer.

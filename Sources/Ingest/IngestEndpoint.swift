@@ -17,6 +17,12 @@ import Glibc
 /// The socket is created mode 0600 (only the owner's user can connect) and the owner opens the file
 /// with its own permissions. When the client disconnects (Ctrl-C), the file's parser stops at its
 /// next entry: what was appended so far is durable and indexed, so a re-ingest skips it.
+///
+/// Lifetime: ``init(dataDirectory:log:index:logger:)`` binds the socket; the owner then runs
+/// ``run()`` for as long as it accepts ingest (every request runs as a child task of it) and calls
+/// ``close()`` when done, which makes ``run()`` return once the requests in flight have ended.
+/// Blocking socket I/O stays on threads of its own (an accept thread, one per connection), never
+/// on the cooperative pool. ``ingestHere(_:onReject:onWarning:)`` does not need ``run()``.
 public final class IngestEndpoint: Sendable {
     private struct State {
         var listener: Int32
@@ -24,6 +30,11 @@ public final class IngestEndpoint: Sendable {
         var index: SeenIndex?
         var connections = 0
         var closed = false
+        /// Hands requests read by connection threads to ``run()``; nil until it starts.
+        var requests: AsyncStream<Request>.Continuation?
+        var started = false
+        /// ``run()`` takes requests (from its start until its loop ends).
+        var running = false
     }
 
     private let dataDirectory: String
@@ -34,10 +45,10 @@ public final class IngestEndpoint: Sendable {
     /// The host passed its own index (it closes it); else the endpoint opened one and closes it.
     private let ownsIndex: Bool
 
-    /// Binds `DATA_DIR/ingest.sock` (replacing a stale one: the caller owns the directory's lock)
-    /// and starts accepting. Pass `index` when this process ingests too (`chapar ingest` itself):
-    /// one index per process, so its requests and the host's own ingest are serialised on it.
-    /// Without one, the index is opened on the first request and closed by ``close()``.
+    /// Binds `DATA_DIR/ingest.sock` (replacing a stale one: the caller owns the directory's lock);
+    /// connections are accepted once ``run()`` runs. Pass `index` when this process ingests too
+    /// (`chapar ingest` itself): one index per process, so its requests and the host's own ingest
+    /// are serialised on it. Without one, the index is opened on the first request and closed by ``close()``.
     public init(dataDirectory: String, log: any MessageLog, index: SeenIndex? = nil, logger: Logger) throws(IngestError) {
         self.dataDirectory = dataDirectory
         socketPath = IngestSocket.path(dataDirectory: dataDirectory)
@@ -56,11 +67,47 @@ public final class IngestEndpoint: Sendable {
         }
         state = Mutex(State(listener: fd, index: index))
         ownsIndex = index == nil
-        let thread = Thread { [self] in self.acceptLoop(fd) }
+    }
+
+    /// Accepts connections and runs each one's request as a child task, until ``close()`` (or
+    /// until this task is cancelled: then requests in flight stop at their next entry, keeping what
+    /// they appended, and later connections are answered with an error). Call it once.
+    public func run() async {
+        let (requests, continuation) = AsyncStream.makeStream(of: Request.self)
+        let listener = state.withLock { s -> Int32 in
+            precondition(!s.started, "IngestEndpoint.run() is called once")
+            s.started = true
+            if s.closed { return -1 }
+            s.requests = continuation
+            s.running = true
+            return s.listener
+        }
+        guard listener >= 0 else { return }
+        let thread = Thread { [self] in self.acceptLoop(listener) }
         thread.name = "chapar-ingest-accept"
         thread.stackSize = 256 << 10
         thread.start()
         logger.info("accepting ingest from other processes", metadata: ["chapar.socket": "\(socketPath)"])
+        await withDiscardingTaskGroup { group in
+            for await request in requests {
+                group.addTask {
+                    request.outbox.markStarted()
+                    let frames = await withTaskCancellationHandler {
+                        await self.run(request.body, outbox: request.outbox, cancelled: request.cancelled)
+                    } onCancel: {
+                        request.cancelled.cancel(because: "the process owning the data directory is stopping")
+                    }
+                    request.outbox.finish(frames)
+                }
+            }
+        }
+        // Requests handed over but never started (the loop was cancelled) are answered by their
+        // connection threads once they see this; later ones are refused by handOver(_:).
+        state.withLock { s in
+            s.running = false
+            s.requests = nil
+        }
+        continuation.finish()
     }
 
     /// Ingests a file for this process itself (the HTTP API's uploads and events): the same
@@ -85,6 +132,8 @@ public final class IngestEndpoint: Sendable {
         unlink(socketPath)
         // Wakes the blocked accept() (EINVAL on Linux).
         shutdown(listener, Int32(SHUT_RDWR))
+        // run() ends once the requests it took have ended; one handed over later is refused.
+        state.withLock { $0.requests }?.finish()
         // Wait for in-flight requests: each finishes its ingest (or stops at its next entry when its client left).
         while state.withLock({ $0.connections > 0 }) {
             try? await Task.sleep(for: .milliseconds(20))
@@ -130,8 +179,8 @@ public final class IngestEndpoint: Sendable {
         }
     }
 
-    /// One connection, on its own thread: read the request, run it as a task, and write its frames
-    /// as they come (so a slow client never blocks the ingest on the cooperative pool).
+    /// One connection, on its own thread: read the request, hand it to ``run()``, and write its
+    /// frames as they come (so a slow client never blocks the ingest on the cooperative pool).
     private func serve(_ fd: Int32) {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -146,12 +195,13 @@ public final class IngestEndpoint: Sendable {
         }
         let outbox = Outbox()
         let cancelled = CancelFlag()
-        Task {
-            let frames = await self.run(request, outbox: outbox, cancelled: cancelled)
-            outbox.finish(frames)
+        if !handOver(Request(body: request, outbox: outbox, cancelled: cancelled)) {
+            _ = IngestSocket.send(fd, Self.stopping(request).line())
+            return
         }
         var clientGone = false
         while true {
+            if !outbox.isStarted && !state.withLock({ $0.running }) { outbox.finish([Self.stopping(request).line()]) }
             let (lines, done) = outbox.take(waitingUpToMilliseconds: 200)
             if !clientGone {
                 for line in lines where !IngestSocket.send(fd, line) {
@@ -160,11 +210,25 @@ public final class IngestEndpoint: Sendable {
                 }
                 if !clientGone && Self.peerClosed(fd) { clientGone = true }
                 if clientGone {
-                    cancelled.cancel()
+                    cancelled.cancel(because: "the client disconnected")
                     logger.warning("ingest client disconnected; stopping its file at the next entry", metadata: ["chapar.file": "\(request.displayName)"])
                 }
             }
             if done { return }
+        }
+    }
+
+    /// The answer to a request that ``run()`` will not run.
+    private static func stopping(_ request: RemoteIngestRequest) -> RemoteIngestFrame {
+        .error(IngestError(.storage, "the process owning the data directory (pid \(getpid())) is not taking ingest requests (it is stopping); \(request.displayName) was not ingested: run the same command again"))
+    }
+
+    /// Queues a request for ``run()``; false when it is not running (stopping, or not started).
+    private func handOver(_ request: Request) -> Bool {
+        state.withLock { s -> Bool in
+            guard s.running, !s.closed, let requests = s.requests else { return false }
+            if case .enqueued = requests.yield(request) { return true }
+            return false
         }
     }
 
@@ -260,12 +324,20 @@ public final class IngestEndpoint: Sendable {
     }
 }
 
+/// A request read by a connection thread, with what its frames go to and what stops it.
+private struct Request: Sendable {
+    var body: RemoteIngestRequest
+    var outbox: Outbox
+    var cancelled: CancelFlag
+}
+
 /// Frames waiting for the connection thread; progress frames are coalesced (only the newest is sent).
 private final class Outbox: Sendable {
     private struct State {
         var lines: [[UInt8]] = []
         var progress: Ingestor.Progress? = nil
         var lastProgress = ContinuousClock.now
+        var started = false
         var done = false
     }
     private let state = Mutex(State())
@@ -293,8 +365,13 @@ private final class Outbox: Sendable {
         if wake { signal.signal() }
     }
 
+    /// Whether a task has taken the request (then only it finishes the outbox).
+    var isStarted: Bool { state.withLock { $0.started } }
+    func markStarted() { state.withLock { $0.started = true } }
+
     func finish(_ lines: [[UInt8]]) {
         state.withLock { s in
+            if s.done { return }
             if let p = s.progress { s.lines.append(RemoteIngestFrame(progress: p).line()) }
             s.progress = nil
             s.lines += lines
@@ -331,8 +408,8 @@ private struct CancellableParser: EntryParser {
     }
 
     mutating func next() throws(IngestError) -> ParsedEntry? {
-        if cancelled.isCancelled {
-            throw IngestError(.storage, "\(file): stopped because the client disconnected; what was appended is kept and a re-ingest skips it")
+        if let reason = cancelled.reason {
+            throw IngestError(.storage, "\(file): stopped because \(reason); what was appended is kept and a re-ingest skips it")
         }
         return try base.next()
     }
@@ -345,9 +422,11 @@ extension RemoteIngestFrame {
     }
 }
 
-/// Set when the client of a request has gone.
+/// Set, with the reason, when a request must stop: its client has gone, or the owner is stopping.
 private final class CancelFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isCancelled: Bool { flag.load(ordering: .relaxed) }
-    func cancel() { flag.store(true, ordering: .relaxed) }
+    private let why = Mutex<String?>(nil)
+    /// Why the request stops; nil while it may go on.
+    var reason: String? { why.withLock { $0 } }
+    /// The first reason given wins.
+    func cancel(because reason: String) { why.withLock { if $0 == nil { $0 = reason } } }
 }

@@ -32,17 +32,24 @@ public final class Ingestor: Sendable {
         public var messagesTopic: TopicConfiguration
         /// Appends in flight at once; concurrent appends share the log's fsyncs (group commit).
         public var maxInFlight: Int
+        /// After each input, log at debug level how long the append side waited for the parser
+        /// and the parser for the append side (`chapar.ingest.pipeline_wait_seconds`,
+        /// `chapar.ingest.parser_wait_seconds`), to see which side is the bottleneck. Default off.
+        public var tracesPipeline: Bool
+        /// Where topic creation and the pipeline trace are reported.
         public var logger: Logger
 
         public init(batchSize: Int = 2_000,
                     transactionsTopic: TopicConfiguration = TopicConfiguration(partitions: 8, durability: .always),
                     messagesTopic: TopicConfiguration = TopicConfiguration(partitions: 4, durability: .always),
                     maxInFlight: Int = 3,
+                    tracesPipeline: Bool = false,
                     logger: Logger = Logger(label: "chapar.ingest")) {
             self.maxInFlight = maxInFlight
             self.batchSize = batchSize
             self.transactionsTopic = transactionsTopic
             self.messagesTopic = messagesTopic
+            self.tracesPipeline = tracesPipeline
             self.logger = logger
         }
     }
@@ -132,7 +139,7 @@ public final class Ingestor: Sendable {
     public func prepare() async throws(IngestError) -> Int {
         guard let log, let index else { return 0 }
         do {
-            return try await index.ingestGate.run { try await index.catchUp(from: log) }
+            return try await index.exclusively { try await index.catchUp(from: log) }
         } catch let error as IngestError {
             throw error
         } catch {
@@ -217,7 +224,7 @@ public final class Ingestor: Sendable {
         let parser = try source.open()
         let thread = ParsingThread(parser: parser, batchSize: configuration.batchSize, isNew: { index.definitelyNew($0) })
         do {
-            summary = try await index.ingestGate.run { [summary] () async throws -> Summary in
+            summary = try await index.exclusively { [summary] () async throws -> Summary in
                 var summary = summary
                 try await self.pipeline(thread, log: log, index: index, summary: &summary, strict: strict, onReject: onReject,
                                         onWarning: onWarning, onProgress: onProgress)
@@ -262,9 +269,13 @@ public final class Ingestor: Sendable {
             let clock = ContinuousClock()
             var starved = Duration.zero
             defer {
-                if ProcessInfo.processInfo.environment["CHAPAR_INGEST_TRACE"] != nil {
+                if configuration.tracesPipeline {
                     let stalled = thread.stalls.withLock { $0 }
-                    FileHandle.standardError.write(Data("ingest trace: pipeline waited \(starved) for the parser; parser waited \(Double(stalled) / 1e9) s for the pipeline\n".utf8))
+                    configuration.logger.debug("ingest pipeline waits", metadata: [
+                        "chapar.file": "\(summary.file)",
+                        "chapar.ingest.pipeline_wait_seconds": "\(starved.secondsDouble)",
+                        "chapar.ingest.parser_wait_seconds": "\(Double(stalled) / 1e9)",
+                    ])
                 }
             }
             while failure == nil {

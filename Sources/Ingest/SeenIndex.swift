@@ -65,9 +65,12 @@ public struct Fingerprint: Hashable, Sendable {
 /// back to back in a BLOB) plus the checkpoint update; the same ids go into an in-memory set
 /// (`staged`) and the Bloom filter. When `staged` reaches ``mergeThreshold`` ids, they are
 /// merged into the `seen` table (WITHOUT ROWID, primary key = fingerprint) in key order, so each
-/// leaf of `seen` is written once per merge instead of once per id. The merge runs in the
-/// background in small transactions that interleave with the recording of new batches: one
-/// transaction of 100k ids took 70–140 ms at 1M ids, and every append waited behind it.
+/// leaf of `seen` is written once per merge instead of once per id. The merge runs beside the
+/// ingest that started it, in small transactions that interleave with the recording of new
+/// batches (one transaction of 100k ids took 70–140 ms at 1M ids, and every append waited behind
+/// it). It is a child task of that ingest's ``exclusively(_:)`` section, so no merge outlives the
+/// ingest or catch-up whose ids it moves; a ``record(_:ranges:)`` made outside a section merges
+/// before it returns.
 ///
 /// Read path: the Bloom filter answers "definitely new" for almost every id of a first ingest
 /// without touching SQLite; "maybe seen" is checked exactly against `staged`, then `seen`.
@@ -86,10 +89,11 @@ public final class SeenIndex: Sendable {
     public let path: String
     /// Where the Bloom filter is saved by ``close()``.
     public let filterPath: String
-    /// Serialises the ingests and catch-ups that use this index: one pipeline's dedupe check,
-    /// append and record must not interleave with another's, or both could append the same id.
-    /// Everything in a process that appends to the event topics shares one index (and so this gate).
-    let ingestGate = AsyncGate()
+    /// Serialises the ingests and catch-ups that use this index (see ``exclusively(_:)``): one
+    /// pipeline's dedupe check, append and record must not interleave with another's, or both
+    /// could append the same id. Everything in a process that appends to the event topics shares
+    /// one index (and so this gate).
+    private let ingestGate = AsyncGate()
     /// Per partition: offset ranges whose ids are committed but that do not join the checkpoint yet.
     private let uncovered = Mutex<[TopicPartition: [ClosedRange<Int64>]]>([:])
 
@@ -97,9 +101,13 @@ public final class SeenIndex: Sendable {
         var filter: FingerprintFilter
         /// The ids in `run` rows, sorted (plus, after a failed commit, ids that are in the log anyway).
         var staged: StagedFingerprints
-        /// Ids a background merge is moving into `seen` (still in `run` until it ends).
+        /// Ids a merge is moving into `seen` (still in `run` until it ends).
         var merging: StagedFingerprints? = nil
-        /// Why the last background merge failed, reported by the next ``record(_:ranges:)``.
+        /// A merge that has started (its ids are in `merging`) but that no task performs yet.
+        var pendingMerge: MergeJob? = nil
+        /// Wakes the merge task of the running ``exclusively(_:)`` section; nil outside one.
+        var mergeWakeup: AsyncStream<Void>.Continuation? = nil
+        /// Why the last merge failed, reported by the next ``record(_:ranges:)``.
         var mergeFailure: IngestError? = nil
         /// Resumed when the running merge ends.
         var mergeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -471,8 +479,48 @@ public final class SeenIndex: Sendable {
         }
     }
 
+    /// Runs `body` as the only ingest or catch-up on this index (waiting for any other to end),
+    /// with a child task beside it that performs the merges its records start, so they interleave
+    /// with the recording of later batches instead of blocking them. Returns once `body` and every
+    /// merge it started have ended: a merge never outlives the section whose ids it moves.
+    ///
+    /// When the section's task is cancelled, a merge that has not finished is abandoned (the
+    /// ids stay in `run` and go back to `staged`; a later merge moves them), never reported as a failure.
+    func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await ingestGate.run {
+            let (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            memory.withLock { $0.mergeWakeup = wakeup }
+            let outcome = await withTaskGroup(of: Void.self, returning: Result<T, any Error>.self) { group in
+                group.addTask {
+                    for await _ in wakeups { await self.performPendingMerge() }
+                    // A merge started just before the section ended (or when the iteration was
+                    // cancelled) is still performed, or abandoned, here: never left half-started.
+                    await self.performPendingMerge()
+                }
+                let outcome: Result<T, any Error>
+                do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+                // Cleared before finishing, under the lock: a merge started after this is
+                // performed by its recorder itself, one started before is still in `pendingMerge`.
+                memory.withLock { $0.mergeWakeup = nil }
+                wakeup.finish()
+                await group.waitForAll()
+                return outcome
+            }
+            return try outcome.get()
+        }
+    }
+
+    /// A merge that has started: its ids (in key order, moved from `staged` to `merging`) and the
+    /// last `run` row they come from.
+    struct MergeJob: Sendable {
+        var ids: [Fingerprint]
+        var lastRun: Int64
+    }
+
     /// Starts merging the staged ids into `seen` once ``mergeThreshold`` are staged, unless a merge
-    /// is running; reports the failure of the previous one. Does not wait for the merge.
+    /// is running; reports the failure of the previous one. Inside an ``exclusively(_:)`` section
+    /// the merge is handed to the section's merge task and this returns at once; outside one the
+    /// merge is performed before this returns.
     ///
     /// The start is one short transaction on the writer queue (so no batch is being staged): it
     /// notes the last `run` row and moves `staged` to `merging`. The merge then inserts the ids in
@@ -485,23 +533,38 @@ public final class SeenIndex: Sendable {
         }
         if let failure { throw failure }
         guard due else { return }
-        let start: (lastRun: Int64, ids: [Fingerprint])?
+        let handedOver: Bool?
         do {
-            start = try await db.write { db -> (Int64, [Fingerprint])? in
+            handedOver = try await db.write { db -> Bool? in
                 // Checked again here: appends record concurrently, and only one may start the merge.
                 let last = try Int64.fetchOne(db, sql: "SELECT max(id) FROM run") ?? 0
-                return self.memory.withLock { m -> (Int64, [Fingerprint])? in
+                return self.memory.withLock { m -> Bool? in
                     guard m.merging == nil, m.staged.count >= self.mergeThreshold else { return nil }
+                    let ids = m.staged.sorted
                     m.merging = m.staged
                     m.staged = StagedFingerprints()
-                    return (last, m.merging!.sorted)
+                    m.pendingMerge = MergeJob(ids: ids, lastRun: last)
+                    // Read under the same lock that set `pendingMerge`: see exclusively(_:).
+                    if let wakeup = m.mergeWakeup {
+                        wakeup.yield()
+                        return true
+                    }
+                    return false
                 }
             }
         } catch {
             throw IngestError.storage("cannot start merging the dedupe index \(path)", error, directory: directory)
         }
-        guard let start else { return }
-        Task { await self.merge(start.ids, upToRun: start.lastRun) }
+        if handedOver == false { await performPendingMerge() }
+    }
+
+    /// Performs the started merge, if any task has not taken it already.
+    private func performPendingMerge() async {
+        let job = memory.withLock { m -> MergeJob? in
+            defer { m.pendingMerge = nil }
+            return m.pendingMerge
+        }
+        if let job { await merge(job.ids, upToRun: job.lastRun) }
     }
 
     private func merge(_ fps: [Fingerprint], upToRun lastRun: Int64) async {
@@ -527,10 +590,13 @@ public final class SeenIndex: Sendable {
                 db.afterNextTransaction(onCommit: { _ in self.memory.withLock { $0.merging = nil } })
             }
         } catch {
-            // The ids stay in `run` and go back to `staged`; the next record reports the failure and a later merge retries.
+            // The ids stay in `run` and go back to `staged`; a later merge retries. A cancelled
+            // section (GRDB refuses to start a write in a cancelled task) is no failure to report.
+            let cancelled = error is CancellationError
             memory.withLock { m in
                 if let back = m.merging { for run in back.runs { m.staged.insert(run) } }
                 m.merging = nil
+                if cancelled { return }
                 m.mergeFailure = IngestError.storage("cannot merge the dedupe index \(path)", error, directory: self.directory,
                                                      hint: "nothing is lost (the log has the events), the next ingest re-indexes them",
                                                      diskFullHint: "nothing is lost (the ids stay in the index's unmerged runs); free space on that disk and run the same command again")
@@ -543,8 +609,9 @@ public final class SeenIndex: Sendable {
         for w in waiters { w.resume() }
     }
 
-    /// Waits until no background merge is running (before ``close()``, so the next open finds
-    /// `run` short; stopping mid-merge loses nothing either).
+    /// Waits until no merge is running (before ``close()``, so the next open finds `run` short;
+    /// stopping mid-merge loses nothing either). Merges only run inside an ingest or catch-up, so
+    /// once those have returned this returns at once.
     public func waitForMerges() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let running = memory.withLock { m -> Bool in
@@ -555,6 +622,9 @@ public final class SeenIndex: Sendable {
             if !running { c.resume() }
         }
     }
+
+    /// Whether a merge has started and not ended (tests).
+    package var isMerging: Bool { memory.withLock { $0.merging != nil } }
 
     /// Calls `body` with each 16-byte fingerprint of a `run` blob.
     private static func decode(_ blob: Data, _ body: (Fingerprint) -> Void) {

@@ -113,7 +113,10 @@ struct IngestPlan {
         var config = Ingestor.Configuration(batchSize: c.batchSize)
         config.transactionsTopic.partitions = c.transactionsPartitions
         config.messagesTopic.partitions = c.messagesPartitions
-        config.logger = quietLogger()
+        // CHAPAR_INGEST_TRACE=1 reports, per file, how long the parser and the append side waited
+        // for each other (docs/ingest.md, "Work split"); the report is a debug-level log line.
+        config.tracesPipeline = ProcessInfo.processInfo.environment["CHAPAR_INGEST_TRACE"] != nil
+        config.logger = config.tracesPipeline ? cliLogger(true, label: "chapar.ingest") : quietLogger()
         configuration = config
         quiet = c.quiet
         data = c.data

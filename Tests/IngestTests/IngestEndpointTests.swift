@@ -12,21 +12,23 @@ import Glibc
 /// The ingest endpoint of a data directory's owner, in process: bad requests are refused with a
 /// clear error and the endpoint survives them; good ones append once, with rejects and progress relayed.
 @Suite struct IngestEndpointTests {
-    static func withEndpoint<T>(_ dir: String, _ body: (EventLog) async throws -> T) async throws -> T {
+    /// Opens a log and an endpoint on `dir/data`, runs the endpoint beside `body` (as its owners
+    /// do), then closes both. `index` is the host's own dedupe index, when it has one.
+    static func withEndpoint<T: Sendable>(_ dir: String, index: SeenIndex? = nil, _ body: (EventLog) async throws -> T) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
-        let endpoint = try IngestEndpoint(dataDirectory: dir + "/data", log: log, logger: logger)
-        do {
-            let r = try await body(log)
+        let endpoint = try IngestEndpoint(dataDirectory: dir + "/data", log: log, index: index, logger: logger)
+        let outcome = await withTaskGroup(of: Void.self, returning: Result<T, any Error>.self) { group in
+            group.addTask { await endpoint.run() }
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await body(log)) } catch { outcome = .failure(error) }
             await endpoint.close()
-            await log.close()
-            return r
-        } catch {
-            await endpoint.close()
-            await log.close()
-            throw error
+            await group.waitForAll()
+            return outcome
         }
+        await log.close()
+        return try outcome.get()
     }
 
     /// Sends raw bytes to the endpoint and returns every line it answers until it closes.
@@ -181,6 +183,54 @@ import Glibc
         #expect(!summary.refused)
         #expect(summary.counts.appended == 3 && summary.counts.warnings == 1, "\(summary.counts)")
         #expect(warnings.withLock { $0 } == 1, "the first pass reports it; the append pass does not repeat it")
+    }
+}
+
+/// Issue 13: the endpoint's requests run as child tasks of its `run()`; their merges end with them.
+@Suite struct IngestEndpointLifetimeTests {
+    @Test("requests' merges have ended when the request answers; after close() the index reopens with `run` short")
+    func mergesEndWithTheirRequests() async throws {
+        let dir = Fixture.directory("endpoint-merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = IngestorTests.file(dir, rows: 400)
+        let indexPath = dir + "/data/ingest/seen.sqlite"
+        try FileManager.default.createDirectory(atPath: dir + "/data/ingest", withIntermediateDirectories: true)
+        let index = try SeenIndex(path: indexPath, mergeThreshold: 60)
+        try await IngestEndpointTests.withEndpoint(dir, index: index) { _ in
+            let s = try #require(try await IngestClient.ingest(IngestEndpointTests.request(file), dataDirectory: dir + "/data"))
+            #expect(s.counts.appended == 400)
+            #expect(!index.isMerging, "the request's merges ended before it answered")
+            #expect(index.stagedCount < 60 + 4 * 50, "merged while appending: \(index.stagedCount) still staged")
+        }
+        try index.close()
+        let reopened = try SeenIndex(path: indexPath, mergeThreshold: 60)
+        #expect(reopened.filterOrigin == .loaded)
+        #expect(reopened.stagedCount == index.stagedCount)
+        #expect(try await reopened.count() == 400)
+    }
+
+    @Test("when its run() is cancelled the endpoint refuses requests with a reason instead of leaving the client waiting")
+    func aStoppedRunRefusesRequests() async throws {
+        let dir = Fixture.directory("endpoint-stopped")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = IngestorTests.file(dir, rows: 3)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let log = try EventLog.open(EventLog.Configuration(directory: dir + "/data", logger: logger))
+        let endpoint = try IngestEndpoint(dataDirectory: dir + "/data", log: log, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await endpoint.run() }
+            // Served while it runs.
+            let s = try? await IngestClient.ingest(IngestEndpointTests.request(file), dataDirectory: dir + "/data")
+            #expect(s?.counts.appended == 3)
+            group.cancelAll()
+        }
+        let refusal = await #expect(throws: IngestError.self) {
+            try await IngestClient.ingest(IngestEndpointTests.request(file), dataDirectory: dir + "/data")
+        }
+        #expect(refusal?.message.contains("not taking ingest requests") == true, "\(String(describing: refusal))")
+        await endpoint.close()
+        await log.close()
     }
 }
 

@@ -101,31 +101,91 @@ import Testing
         #expect(index.definitelyNew([fps[0]]) == [false], "the filter still answers maybe")
     }
 
-    @Test("concurrent records while merges run in the background keep every id, also after reopening")
-    func concurrentRecordsAcrossBackgroundMerges() async throws {
+    /// Records `all` in batches of 7, up to three at once (as pipelines do; each may find the threshold passed).
+    static func recordConcurrently(_ all: [Fingerprint], _ index: SeenIndex) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: all.count, by: 7) {
+                let batch = Array(all[start..<min(start + 7, all.count)])
+                group.addTask { try await index.record(batch, ranges: []) }
+                if start % 21 == 14 { try await group.waitForAll() }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("concurrent records, inside an ingest section (merges beside them) and outside one (merges inline), keep every id, also after reopening",
+          arguments: [true, false])
+    func concurrentRecordsAcrossMerges(inSection: Bool) async throws {
         let dir = Fixture.directory("concurrent-merge")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/seen.sqlite"
         let all = Self.fingerprints(700, seed: 31)
         do {
             let index = try SeenIndex(path: path, mergeThreshold: 10)
-            // Pipelines record up to three batches at once; each may find the threshold passed.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for start in stride(from: 0, to: all.count, by: 7) {
-                    let batch = Array(all[start..<min(start + 7, all.count)])
-                    group.addTask { try await index.record(batch, ranges: []) }
-                    if start % 21 == 14 { try await group.waitForAll() }
-                }
-                try await group.waitForAll()
+            if inSection {
+                try await index.exclusively { try await Self.recordConcurrently(all, index) }
+            } else {
+                try await Self.recordConcurrently(all, index)
             }
+            // Either way no merge outlives the calls that started it.
+            #expect(!index.isMerging)
+            #expect(index.stagedCount < 10 + 3 * 7, "merged as they went: \(index.stagedCount) ids still staged")
             #expect(try await index.contains(all) == Set(all))
             #expect(try await index.count() == all.count)
-            try index.close()  // possibly while a merge still runs: nothing may be lost either way
+            try index.close()
         }
         let index = try SeenIndex(path: path, mergeThreshold: 10)
         #expect(try await index.contains(all) == Set(all))
         #expect(try await index.count() == all.count)
         await index.waitForMerges()
+    }
+
+    @Test("a merge handed to a section's merge task has ended, and `run` is short, when the section returns")
+    func aSectionWaitsForItsMerge() async throws {
+        let dir = Fixture.directory("section-merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/seen.sqlite"
+        let fps = Self.fingerprints(25, seed: 41)
+        do {
+            let index = try SeenIndex(path: path, mergeThreshold: 20)
+            try await index.exclusively {
+                try await index.record(Array(fps.prefix(22)), ranges: [])  // passes the threshold
+                try await index.record(Array(fps.suffix(3)), ranges: [])
+            }
+            #expect(!index.isMerging)
+            #expect(index.stagedCount == 3, "the 22 ids are in `seen`; the 3 recorded after the merge started stay staged")
+            try index.close()
+        }
+        let index = try SeenIndex(path: path, mergeThreshold: 20)
+        #expect(index.filterOrigin == .loaded)
+        #expect(index.stagedCount == 3, "only the last run is left in `run`")
+        #expect(try await index.contains(fps) == Set(fps))
+        #expect(try await index.count() == 25)
+    }
+
+    @Test("a cancelled section abandons its merge: no failure is reported, no id is lost, a later merge moves them")
+    func aCancelledSectionAbandonsItsMerge() async throws {
+        let dir = Fixture.directory("cancelled-merge")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let index = try SeenIndex(path: dir + "/seen.sqlite", mergeThreshold: 10)
+        let fps = Self.fingerprints(40, seed: 51)
+        // In a child task, because the cancellation sticks to the task that is cancelled.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await index.exclusively {
+                    try await index.record(Array(fps.prefix(12)), ranges: [])
+                    // The merge task is a child of this one: it sees the cancellation at its next write.
+                    withUnsafeCurrentTask { $0?.cancel() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(!index.isMerging)
+        #expect(try await index.contains(Array(fps.prefix(12))) == Set(fps.prefix(12)))
+        // The next record reports no failure, and its merge moves every staged id.
+        try await index.exclusively { try await index.record(Array(fps.suffix(28)), ranges: []) }
+        #expect(index.stagedCount == 0)
+        #expect(try await index.count() == 40)
     }
 
     @Test func filterIsLoadedAfterCloseAndRebuiltAfterACrash() async throws {
