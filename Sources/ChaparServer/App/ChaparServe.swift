@@ -110,6 +110,8 @@ public enum ChaparServe {
                 services.append(.init(service: TaskService(name: "customer-sync") { try await customerSync.run() }))
             }
             services.append(.init(service: TaskService(name: "notifier") { try await notifier.run() }))
+            // Serves `chapar ingest` from other processes on DATA_DIR/ingest.sock (each request a child task).
+            services.append(.init(service: TaskService(name: "ingest-socket") { await openedEndpoint.run() }))
             if let demo = options.demo, demo.eventsPerSecond > 0 {
                 let traffic = DemoTraffic(endpoint: openedEndpoint, layout: layout, customers: demo.customers, eventsPerSecond: demo.eventsPerSecond, logger: logger)
                 services.append(.init(service: TaskService(name: "demo-traffic") { try await traffic.run() }))
