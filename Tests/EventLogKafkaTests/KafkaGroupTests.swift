@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Kafka consumer groups through KafkaLog (KafkaGroupMember) against Tansu. Tansu finishes a join
-/// about half a session timeout after it starts, so every member here uses 6 s (PEERS.md §3.4).
+/// about half a session timeout after it starts, so every member here uses 6 s (docs/kafka.md, Tansu quirks).
 @Suite("Kafka consumer groups against Tansu", .timeLimit(.minutes(3)))
 struct KafkaGroupTests {
     private let options = GroupOptions(startPosition: .earliest, sessionTimeout: .seconds(6), clientID: "test")
