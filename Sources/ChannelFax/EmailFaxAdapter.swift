@@ -36,13 +36,10 @@ public struct EmailFaxAdapter: GatewayAdapter {
     }
 
     public func deliver(_ job: DeliveryJob, attempt: Int, via transport: any Transport) async -> AttemptResult {
-        let document: FaxDocument
-        let pdf: [UInt8]
-        do throws(FaxError) {
-            document = try FaxDocument(job: job)
-            pdf = try renderer.render(document)
-        } catch {
-            return AttemptResult(FaxSettings.outcome(of: error, gateway: name))
+        let (document, pdf): (FaxDocument, [UInt8])
+        switch RenderedFax(job, renderer: renderer, gateway: name) {
+        case .ready(let made, let bytes): (document, pdf) = (made, bytes)
+        case .failed(let result): return result
         }
         let result = await transport.perform(smtp.request(message: message(for: job, document: document, pdf: pdf)))
         if case .response(let r) = result { return AttemptResult(outcome(of: result, for: job), status: r.status) }

@@ -50,13 +50,10 @@ public struct HTTPFaxAdapter: GatewayAdapter {
     }
 
     public func deliver(_ job: DeliveryJob, attempt: Int, via transport: any Transport) async -> AttemptResult {
-        let document: FaxDocument
-        let pdf: [UInt8]
-        do throws(FaxError) {
-            document = try FaxDocument(job: job)
-            pdf = try renderer.render(document)
-        } catch {
-            return AttemptResult(FaxSettings.outcome(of: error, gateway: name))
+        let (document, pdf): (FaxDocument, [UInt8])
+        switch RenderedFax(job, renderer: renderer, gateway: name) {
+        case .ready(let made, let bytes): (document, pdf) = (made, bytes)
+        case .failed(let result): return result
         }
         var form = MultipartForm(boundary: "chapar-fax-\(job.id.rawValue)")
         form.field(configuration.numberField, document.to.rawValue)

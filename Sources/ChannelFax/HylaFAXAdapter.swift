@@ -78,13 +78,10 @@ public struct HylaFAXAdapter: ReportPollingAdapter {
     }
 
     public func deliver(_ job: DeliveryJob, attempt: Int, via transport: any Transport) async -> AttemptResult {
-        let pdf: [UInt8]
-        let document: FaxDocument
-        do throws(FaxError) {
-            document = try FaxDocument(job: job)
-            pdf = try renderer.render(document)
-        } catch {
-            return AttemptResult(FaxSettings.outcome(of: error, gateway: name))
+        let (document, pdf): (FaxDocument, [UInt8])
+        switch RenderedFax(job, renderer: renderer, gateway: name) {
+        case .ready(let made, let bytes): (document, pdf) = (made, bytes)
+        case .failed(let result): return result
         }
         // A name hfaxd has not seen: it refuses to store over an earlier upload.
         let file = "tmp/chapar-\(job.id.rawValue)-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).pdf"
@@ -201,7 +198,7 @@ extension HylaFAXAdapter {
         secrets: ["password"], factory: factory)
 }
 
-/// What every fax adapter shares: the letterhead options and how a rendering failure ends an attempt.
+/// What every fax adapter's configuration shares: the letterhead options and the renderer.
 enum FaxSettings {
     static let letterheadOptions: Set<String> = ["bank-name", "address", "contact", "sender-fax", "time-zone"]
 
@@ -224,14 +221,26 @@ enum FaxSettings {
         }
     }
 
-    /// A document that cannot be made: the job's fault (bad number, unrenderable text) ends it;
-    /// the machine's (fonts missing, Cairo failing) is retried and counts against the gateway.
-    static func outcome(of error: FaxError, gateway: String) -> AttemptOutcome {
-        switch error.code {
-        case .invalidNumber, .invalidDocument:
-            return .rejected(reason: error.message)
-        case .configuration, .font, .rendering:
-            return .retry(reason: "\(gateway): the fax could not be rendered: \(error.message)", retryAfter: nil, gatewayFault: true)
+}
+
+/// A job's fax as every fax adapter starts an attempt: its document and PDF, or the result that
+/// ends the attempt when they cannot be made. The job's fault (bad number, unrenderable text)
+/// rejects it; the machine's (fonts missing, Cairo failing) is retried and counts against the gateway.
+enum RenderedFax {
+    case ready(FaxDocument, [UInt8])
+    case failed(AttemptResult)
+
+    init(_ job: DeliveryJob, renderer: FaxRenderer, gateway: String) {
+        do throws(FaxError) {
+            let document = try FaxDocument(job: job)
+            self = .ready(document, try renderer.render(document))
+        } catch {
+            switch error.code {
+            case .invalidNumber, .invalidDocument:
+                self = .failed(AttemptResult(.rejected(reason: error.message)))
+            case .configuration, .font, .rendering:
+                self = .failed(AttemptResult(.retry(reason: "\(gateway): the fax could not be rendered: \(error.message)", retryAfter: nil, gatewayFault: true)))
+            }
         }
     }
 }
