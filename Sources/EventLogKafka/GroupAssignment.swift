@@ -8,8 +8,6 @@ import Synchronization
 final class GroupAssignment: Sendable {
     private struct State {
         var owned: Set<TopicPartition> = []
-        /// Counts rebalance events; a caller can tell whether one happened since it looked.
-        var rebalances = 0
         /// Next offset to consume per owned partition, after the records returned by `poll`.
         var positions: [TopicPartition: Offset] = [:]
         /// What this member committed last per partition (so `commitPolled` sends only changes).
@@ -21,16 +19,12 @@ final class GroupAssignment: Sendable {
     private let state = Mutex(State())
 
     var owned: [TopicPartition] { state.withLock { $0.owned.sorted() } }
-    var rebalances: Int { state.withLock { $0.rebalances } }
 
     func owns(_ tp: TopicPartition) -> Bool { state.withLock { $0.owned.contains(tp) } }
 
     /// Partitions the group gave this member (added to what it owns: cooperative rebalancing).
     func assigned(_ partitions: [TopicPartition]) {
-        state.withLock { s in
-            s.owned.formUnion(partitions)
-            s.rebalances += 1
-        }
+        state.withLock { $0.owned.formUnion(partitions) }
     }
 
     /// Partitions taken away (revoked, or lost after a session timeout): their positions and
@@ -44,7 +38,6 @@ final class GroupAssignment: Sendable {
                 s.committed[tp] = nil
             }
             s.pending.removeAll { gone.contains(TopicPartition($0.topic, $0.partition)) }
-            s.rebalances += 1
         }
     }
 

@@ -35,6 +35,8 @@ public final class KafkaLog: MessageLog {
     private let closed = SetOnceFlag()
     /// Members joined through this log, left by `close()` if their owners did not.
     private let members = Mutex<[WeakMember]>([])
+    /// The members of this node that are still in their groups.
+    private var liveMembers: [KafkaGroupMember] { members.withLock { $0.compactMap(\.member) }.filter { !$0.hasLeft } }
 
     /// Creates the producer and reader clients. No broker is contacted yet: a cluster that is not
     /// there shows as `unavailable` errors from the calls, each within its bound.
@@ -86,7 +88,7 @@ public final class KafkaLog: MessageLog {
     /// made after this throw `closed`.
     public func close() async {
         guard !closed.isSet else { return }
-        for member in members.withLock({ $0.compactMap(\.member) }) { await member.leave() }
+        for member in liveMembers { await member.leave() }
         let producer = self.producer, timeout = configuration.deliveryTimeout
         _ = try? await threads.run { producer.flush(timeout: timeout) }
         closed.set()
@@ -227,7 +229,11 @@ public final class KafkaLog: MessageLog {
             throw LogError(.unknownTopic, "topic \(missing) does not exist on Kafka at \(configuration.bootstrapServers); create it first")
         }
         let member = try KafkaGroupMember(group: group, topics: topics, options: options, configuration: configuration, logger: logger)
-        members.withLock { $0.append(WeakMember(member)) }
+        members.withLock { list in
+            // Members that rejoin leave their old selves behind: drop the released ones.
+            list.removeAll { $0.member == nil }
+            list.append(WeakMember(member))
+        }
         return member
     }
 
@@ -238,7 +244,7 @@ public final class KafkaLog: MessageLog {
         let groups = try await blocking { try handle.groupIDs(timeout: timeout) }
         var states = try await blocking { try handle.describeGroups(groups, timeout: timeout) }
         // This node's own members, which some brokers (Tansu) leave out of DescribeGroups.
-        for member in members.withLock({ $0.compactMap(\.member) }) where !member.hasLeft {
+        for member in liveMembers {
             var state = states[member.group] ?? KafkaGroupState(members: [], owners: [:], state: "Stable")
             if !state.members.contains(member.memberID) { state.members = (state.members + [member.memberID]).sorted() }
             for tp in member.ownedPartitions where state.owners[tp] == nil { state.owners[tp] = member.memberID }
@@ -271,7 +277,7 @@ public final class KafkaLog: MessageLog {
     /// members, as on the embedded log: stop the consumers (every node) first.
     public func resetOffsets(_ group: GroupID, to offsets: [TopicPartition: Offset]) async throws {
         guard !offsets.isEmpty else { return }
-        let local = members.withLock { $0.compactMap(\.member) }.filter { $0.group == group && !$0.hasLeft }.map(\.memberID)
+        let local = liveMembers.filter { $0.group == group }.map(\.memberID)
         if !local.isEmpty { throw KafkaHandle.liveGroup(group, members: local) }
         let handle = producer, timeout = configuration.requestTimeout
         try await blocking {

@@ -15,10 +15,15 @@ struct DataDirOptions: ParsableArguments {
     @Flag(name: .long, help: "Log debug details to stderr.")
     var verbose = false
 
-    func openLog() throws -> EventLog {
+    /// The CLI's logger: warnings and above on stderr, debug with `--verbose`.
+    var logger: Logger {
         var logger = Logger(label: "chapar")
         logger.logLevel = verbose ? .debug : .warning
-        return try EventLog.open(EventLog.Configuration(directory: dataDir, logger: logger))
+        return logger
+    }
+
+    func openLog() throws -> EventLog {
+        try EventLog.open(EventLog.Configuration(directory: dataDir, logger: logger))
     }
 
     /// Opens the log, runs `body`, and closes the log whether `body` succeeds or throws.
@@ -165,10 +170,12 @@ struct LogBackendOptions: ParsableArguments {
     /// Opens the log (embedded or Kafka), runs `body`, and closes it whatever happens.
     func withLog<T>(_ body: (any MessageLog) async throws -> T) async throws -> T {
         guard let settings = try kafkaSettings() else { return try await data.withLog { try await body($0) } }
-        var logger = Logger(label: "chapar")
-        logger.logLevel = data.verbose ? .debug : .warning
-        let log = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
+        let log = try openKafka(settings)
         return try await closing({ await log.close() }) { try await body(log) }
+    }
+
+    func openKafka(_ settings: KafkaSettings) throws -> KafkaLog {
+        try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: data.logger)
     }
 
     /// For what only the embedded log has (retention in-process, recovery reports).

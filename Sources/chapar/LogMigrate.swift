@@ -6,7 +6,6 @@ import CustomerStore
 import EventLog
 import EventLogKafka
 import Foundation
-import Logging
 
 extension LogCommand {
     /// `chapar log migrate`: moves a single-node embedded deployment onto Kafka (docs/kafka.md,
@@ -31,18 +30,17 @@ extension LogCommand {
                 guard let settings = try options.kafkaSettings() else {
                     throw CLIUsageFailure(code: 64, message: "name the Kafka cluster to migrate to: --kafka HOST:PORT[,…] or --config FILE with log.backend kafka")
                 }
-                var logger = Logger(label: "chapar")
-                logger.logLevel = options.data.verbose ? .debug : .warning
-                let source = try EventLog.open(EventLog.Configuration(directory: options.data.dataDir, logger: logger))
-                let target = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
-                try await closing({ await target.close(); await source.close() }) {
-                    try await LogMigration(source: source, target: target, print: { print($0) }).run()
-                    // The customers, for the nodes that will join this one.
-                    let layout = DataLayout(options.data.dataDir)
-                    let store = try CustomerStore.open(path: layout.customers, logger: logger)
-                    defer { store.close() }
-                    let customers = try await CustomerSync.publishAll(from: store, to: target)
-                    print("customers: \(customers) published to \(CustomerSync.topic)")
+                let source = try options.data.openLog()
+                try await closing({ await source.close() }) {
+                    let target = try options.openKafka(settings)
+                    try await closing({ await target.close() }) {
+                        try await LogMigration(source: source, target: target, print: { print($0) }).run()
+                        // The customers, for the nodes that will join this one.
+                        let store = try CustomerStore.open(path: DataLayout(options.data.dataDir).customers, logger: options.data.logger)
+                        defer { store.close() }
+                        let customers = try await CustomerSync.publishAll(from: store, to: target)
+                        print("customers: \(customers) published to \(CustomerSync.topic)")
+                    }
                 }
                 print("done: set log.backend to kafka (log.kafka.bootstrap: \(settings.bootstrapServers)) and start chapar serve with --data-dir \(options.data.dataDir)")
             }

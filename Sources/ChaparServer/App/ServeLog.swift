@@ -24,14 +24,14 @@ public struct ServeLog: Sendable {
                 let log = try EventLog.open(EventLog.Configuration(directory: layout.root, logger: logger))
                 return ServeLog(log: log, embedded: log, kafka: nil, lock: nil)
             } catch {
-                throw ServeError(error.message, exitCode: error.code == .locked ? 75 : 74)
+                throw directoryFailure(error)
             }
         case .kafka(let settings):
             let lock: DataDirectoryLock
             do {
                 lock = try DataDirectoryLock(directory: layout.root)
             } catch {
-                throw ServeError(error.message, exitCode: error.code == .locked ? 75 : 74)
+                throw directoryFailure(error)
             }
             do {
                 let log = try KafkaLog(configuration: KafkaLog.Configuration(settings), logger: logger)
@@ -41,6 +41,11 @@ public struct ServeLog: Sendable {
                 throw ServeError("log.kafka: \(error)")
             }
         }
+    }
+
+    /// The data directory is held by another process (75: retry later) or cannot be opened (74).
+    private static func directoryFailure(_ error: LogError) -> ServeError {
+        ServeError(error.message, exitCode: error.code == .locked ? 75 : 74)
     }
 
     public func close() async {
